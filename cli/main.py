@@ -1,0 +1,23 @@
+"""The `pyro-ccvae` click group; each command lives in its own module."""
+
+import click
+
+from pyro_ccvae import __version__
+
+from . import data, evaluate, fit, sample
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pyro-ccvae")
+def cli():
+    """Characteristic Capturing VAEs (Joy et al., ICLR 2021) in Pyro.
+
+    Train with `fit`, generate with chosen labels with `sample`, measure with `evaluate`,
+    and turn real data sets into the project's HDF5 format with `data prepare`.
+    """
+
+
+cli.add_command(fit.fit)
+cli.add_command(sample.sample)
+cli.add_command(evaluate.evaluate)
+cli.add_command(data.data)

@@ -1,0 +1,76 @@
+"""From a data file to tensors on the training device, and batches from them.
+
+Images stay uint8 on the device and are turned into floats in [0, 1] one batch at a time.
+Labels become a float tensor with 0 where a label is unknown, plus a boolean mask that is True
+where a label is observed: NaN never reaches the model (Pyro issue #2447: a NaN in `obs` gives
+NaN gradients even where masked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .datasets.h5format import DatasetError, ImageDataset
+
+
+@dataclass
+class LabelledImages:
+    images: torch.Tensor  # uint8 [N, C, S, S]
+    labels: torch.Tensor  # float32 [N, L], 0 where unknown
+    mask: torch.Tensor  # bool [N, L], True where observed
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(x in [0, 1], y, mask) for the rows `index`."""
+        return self.images[index].float().div_(255), self.labels[index], self.mask[index]
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None, shuffle: bool = False):
+        n = len(self)
+        order = torch.randperm(n, generator=generator).to(self.images.device) if shuffle else None
+        for start in range(0, n, batch_size):
+            index = order[start : start + batch_size] if shuffle else torch.arange(
+                start, min(start + batch_size, n), device=self.images.device
+            )
+            yield self.batch(index)
+
+
+def labelled_subset(num_train: int, sup_fraction: float, seed: int) -> np.ndarray:
+    """Which training rows keep their labels: a fraction f of them, chosen from the seed."""
+    if not 0 < sup_fraction <= 1:
+        raise ValueError(f"the labelled fraction must be in (0, 1], got {sup_fraction}")
+    count = max(1, round(sup_fraction * num_train))
+    return np.sort(np.random.default_rng(seed).permutation(num_train)[:count])
+
+
+def split_tensors(
+    data: ImageDataset, split: str, device: torch.device, keep_rows: np.ndarray | None = None
+) -> LabelledImages:
+    """One split as tensors; with `keep_rows`, labels outside those rows (indices into the
+    split) are hidden, as for the unlabelled part of the training set."""
+    rows = data.split_indices(split)
+    if rows.size == 0:
+        raise DatasetError(f"the data set has no {split} images")
+    labels = data.labels[rows]
+    mask = ~np.isnan(labels)
+    if keep_rows is not None:
+        hidden = np.ones(len(rows), dtype=bool)
+        hidden[keep_rows] = False
+        mask[hidden] = False
+    return LabelledImages(
+        images=torch.from_numpy(np.ascontiguousarray(data.images[rows])).to(device),
+        labels=torch.from_numpy(np.where(mask, labels, 0).astype(np.float32)).to(device),
+        mask=torch.from_numpy(mask).to(device),
+    )
+
+
+def label_frequencies(split: LabelledImages) -> list[float]:
+    """Frequency of y_i = 1 among the observed values of each label: the prior p(y)."""
+    observed = split.mask.sum(0)
+    if (observed == 0).any():
+        raise DatasetError("a label has no observed value in the labelled training data; raise --sup")
+    return ((split.labels * split.mask).sum(0) / observed).tolist()

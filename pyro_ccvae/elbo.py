@@ -1,0 +1,170 @@
+"""The CCVAE objective, eq. (6) of Joy et al. (2021), as a Pyro ELBO.
+
+For each row with observed labels y_o and latent labels y_u (o or u may be empty):
+
+    L(x, y_o) = E_{q(z|x)}[ w * ( log p(x|z) + log p(z_s) - log q(z|x)
+                                  + sum_{i in o} [ log p(z_c^i|y_i) - log q(y_i|z_c^i) ]
+                                  + sum_{i in u} U_i(z_c^i) ) ]
+                + log q(y_o|x) + log p(y_o)
+
+    w        = q(y_o | zbar_c) / q(y_o | x)         zbar_c: z_c not reparameterised (App. C.3.1)
+    q(y_o|x) ~ logsumexp_j log q(y_o | z_c^(j)) - log k,   z^(j) ~ q(z|x)     (eq. 4, App. B.1)
+    U_i      = E_{q(y_i|z_c^i)}[ log p(z_c^i|y_i) + log p(y_i) - log q(y_i|z_c^i) ]   (eq. 5)
+
+With every label observed this is eq. (4) (with the gradient fix of eq. (8)); with none it is
+eq. (5), where w = 1 and q(y_o|x) = p(y_o) = 1. Because p(z_c|y), p(y) and q(y|z_c) factorise
+over labels, U_i is computed per label in one of three ways (`unsup_bound`):
+
+- "sample":    one draw y_i ~ q(y_i|z_c^i), score-function gradient (the reference code);
+- "enumerate": the exact expectation over y_i in {0, 1} (no sampling variance);
+- "marginal":  log sum_{y_i} p(z_c^i|y_i) p(y_i) - a tighter bound (Jensen applied once), in
+               which the classifier learns from labelled rows only.
+
+The model and guide must use the site names of `model.CCVAE`: labels "y" (split by `obs_mask`
+into "y_observed" and "y_unobserved") and characteristic latents "z_c" in a plate of labels at
+dim -1, rows in a plate at dim -2. Every other site (z_s, x, ...) enters through the generic
+log p - log q of a Trace_ELBO and must be reparameterised or observed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from pyro import poutine
+from pyro.infer import config_enumerate
+from pyro.infer.elbo import ELBO
+from pyro.poutine.util import site_is_subsample
+
+UNSUP_BOUNDS = ("sample", "enumerate", "marginal")
+
+
+class CCVAE_ELBO(ELBO):
+    """The CCVAE bound: eq. (4) for labelled rows, eq. (5) for unlabelled ones, eq. (6) summed.
+
+    :param q_y: the classifier q(y | z_c) as a function of z_c (e.g. `CCVAE.q_y`); eq. (4)
+        needs it at fresh draws of z_c to estimate q(y | x).
+    :param num_classifier_samples: k, the draws from the guide's own q(z_c | x) for q(y | x).
+    :param unsup_bound: how latent labels are handled: "sample", "enumerate" or "marginal".
+    """
+
+    def __init__(
+        self,
+        q_y: Callable[[torch.Tensor], torch.distributions.Distribution],
+        num_classifier_samples: int = 100,
+        unsup_bound: str = "enumerate",
+        num_particles: int = 1,
+    ):
+        if unsup_bound not in UNSUP_BOUNDS:
+            raise ValueError(f"unsup_bound must be one of {', '.join(UNSUP_BOUNDS)}, got {unsup_bound!r}")
+        if num_classifier_samples < 1:
+            raise ValueError("num_classifier_samples must be at least 1")
+        super().__init__(num_particles=num_particles, max_plate_nesting=2)
+        self.q_y = q_y
+        self.num_classifier_samples = num_classifier_samples
+        self.unsup_bound = unsup_bound
+
+    def row_bounds(self, model, guide, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+        """One draw of the bound per row, [B], and a surrogate with the same value whose
+        gradient is an unbiased estimate of the bound's gradient."""
+        if self.unsup_bound == "sample":
+            guide_run = guide
+        else:  # y_unobserved takes both values at once, in a new dim left of the plates
+            guide_run = poutine.enum(config_enumerate(guide, "parallel"), first_available_dim=-3)
+        guide_trace = poutine.trace(guide_run).get_trace(*args, **kwargs)
+        model_trace = poutine.trace(poutine.replay(model, trace=guide_trace)).get_trace(*args, **kwargs)
+        g, m = guide_trace.nodes, model_trace.nodes
+
+        observed = m["y_observed"]
+        y_obs, mask = observed["value"], observed["mask"]  # [B, L]
+        batch = mask.shape[0]
+        obs = mask.to(y_obs.dtype)
+        z_c, q_zc = g["z_c"]["value"], g["z_c"]["fn"]  # [B, L, d], q(z_c | x)
+        q_y = g["y_unobserved"]["fn"]  # q(y | z_c), batch [B, L]
+        y_u = g["y_unobserved"]["value"]  # [B, L] drawn, or [2, 1, 1] enumerated
+
+        # Sites outside the label part (x, z_s, ...): log p - log q as in Trace_ELBO.
+        rest = sum(_row_sum(_log_prob(m[n]), batch) for n in _other_sites(m))
+        rest = rest - sum(_row_sum(_log_prob(g[n]), batch) for n in _other_sites(g))
+
+        log_q_zc = q_zc.log_prob(z_c)  # [B, L]
+        log_p_zc = m["z_c"]["fn"].log_prob(z_c)  # [B, L], or [2, B, L] over y_u's values
+        log_p_zc_obs = log_p_zc.reshape(-1, *mask.shape)[0]  # at observed labels all slices agree
+
+        # Observed labels, inside the weighted bracket of eq. (4): log p(z_c^i|y_i) - log q(y_i|z_c^i).
+        observed_part = obs * (log_p_zc_obs - q_y.log_prob(y_obs))
+        # Latent labels, eq. (5): U_i per label.
+        joint_u = log_p_zc + m["y_unobserved"]["fn"].log_prob(y_u)  # log p(z_c^i|y_i) + log p(y_i)
+        log_q_u = q_y.log_prob(y_u)
+        score = torch.zeros((), device=z_c.device)
+        if self.unsup_bound == "enumerate":
+            latent_part = (log_q_u.exp() * (joint_u - log_q_u)).sum(0)
+        elif self.unsup_bound == "marginal":
+            latent_part = joint_u.logsumexp(0)
+        else:
+            latent_part = joint_u - log_q_u
+            # Score-function term for the discrete draw, with value zero.
+            score_terms = (1 - obs) * log_q_u * latent_part.detach()
+            score = _row_sum(score_terms - score_terms.detach(), batch)
+        bracket = rest + _row_sum(observed_part + (1 - obs) * latent_part - log_q_zc, batch)
+
+        # q(y_o | x) from k draws of the guide's own q(z_c | x): no second encoder pass (eq. 4).
+        z_c_draws = q_zc.rsample((self.num_classifier_samples,))  # [k, B, L, d]
+        log_q_yo_draws = (obs * self.q_y(z_c_draws).log_prob(y_obs)).sum(-1)  # [k, B]
+        log_q_yo_x = log_q_yo_draws.logsumexp(0) - math.log(self.num_classifier_samples)  # [B]
+        # w = q(y_o | zbar_c) / q(y_o | x), with zbar_c = z_c detached (App. C.3.1, eq. 8).
+        log_q_yo_zbar = (obs * self.q_y(z_c.detach()).log_prob(y_obs)).sum(-1)
+        weight = (log_q_yo_zbar - log_q_yo_x).exp()
+        log_p_yo = (obs * observed["fn"].log_prob(y_obs)).sum(-1)
+
+        bound = weight * bracket + log_q_yo_x + log_p_yo  # eq. (4) / (5), per row
+        return bound, bound + score
+
+    def _get_trace(self, model, guide, args, kwargs):
+        raise NotImplementedError("CCVAE_ELBO builds its traces in row_bounds")
+
+    def differentiable_loss(self, model, guide, *args, **kwargs) -> torch.Tensor:
+        """Minus the bound summed over rows (eq. 6), averaged over particles; its gradient is
+        the bound's gradient (the surrogate's extra terms have value zero)."""
+        loss = 0.0
+        for _ in range(self.num_particles):
+            _, surrogate = self.row_bounds(model, guide, *args, **kwargs)
+            loss = loss - surrogate.sum() / self.num_particles
+        return loss
+
+    def loss(self, model, guide, *args, **kwargs) -> float:
+        with torch.no_grad():
+            return self.differentiable_loss(model, guide, *args, **kwargs).item()
+
+    def loss_and_grads(self, model, guide, *args, **kwargs) -> float:
+        loss = self.differentiable_loss(model, guide, *args, **kwargs)
+        loss.backward(retain_graph=self.retain_graph)
+        return loss.item()
+
+
+def _is_label_site(name: str) -> bool:
+    return name in ("y", "y_observed", "y_unobserved", "z_c")
+
+
+def _other_sites(nodes) -> list[str]:
+    return [
+        name
+        for name, site in nodes.items()
+        if site["type"] == "sample"
+        and not _is_label_site(name)
+        and not site_is_subsample(site)
+        and not site["infer"].get("_deterministic")
+    ]
+
+
+def _log_prob(site) -> torch.Tensor:
+    log_prob = site["fn"].log_prob(site["value"])
+    if site.get("mask") is not None:
+        log_prob = log_prob * site["mask"]
+    return log_prob
+
+
+def _row_sum(values: torch.Tensor, batch: int) -> torch.Tensor:
+    """Sums everything but the leading row dimension: [B, ...] -> [B]."""
+    return values.reshape(batch, -1).sum(-1)
