@@ -1,0 +1,163 @@
+"""`pyro-ccvae data`: turn real data sets into the project's HDF5 format, and describe such files."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+import h5py
+import numpy as np
+from tqdm import tqdm
+
+from pyro_ccvae.datasets import PREPARED, data_dir
+from pyro_ccvae.datasets.celeba import prepare_celeba
+from pyro_ccvae.datasets.chexpert import prepare_chexpert
+from pyro_ccvae.datasets.h5format import SPLITS, DatasetError
+from pyro_ccvae.datasets.idx import prepare_fashion_mnist, prepare_mnist
+
+# kind -> (library function, default image side, whether it decodes with worker processes)
+_PREPARERS = {
+    "celeba": (prepare_celeba, 64, True),
+    "chexpert": (prepare_chexpert, 64, True),
+    "mnist": (prepare_mnist, 32, False),
+    "fashion-mnist": (prepare_fashion_mnist, 32, False),
+}
+
+
+@click.group()
+def data():
+    """Prepare real data sets (CelebA, CheXpert, MNIST, Fashion-MNIST) and inspect data files."""
+
+
+@data.command()
+@click.argument("kind", type=click.Choice(list(_PREPARERS)))
+@click.option(
+    "--source",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder holding the official files: CelebA's `celeba` folder, CheXpert-v1.0-small, "
+    "or torchvision's MNIST/FashionMNIST root (or any of their parents as torchvision lays them out).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: the data set's usual file under the data folder, e.g. data/celeba.h5).",
+)
+@click.option(
+    "--data-dir",
+    "data_folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data folder for the default --out (default: $PYRO_CCVAE_DATA, else ./data).",
+)
+@click.option(
+    "--size",
+    type=click.IntRange(min=8),
+    default=None,
+    help="Side of the square images in pixels (default: 64 for celeba and chexpert, 32 for mnist "
+    "and fashion-mnist, whose 28x28 digits are padded with zeros).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes decoding JPEGs for celeba and chexpert (default: one per CPU).",
+)
+@click.option("--force", is_flag=True, help="Replace --out if it already exists.")
+def prepare(kind, source, out, data_folder, size, workers, force):
+    """Read data set KIND from its official files in --source and write one HDF5 data file."""
+    function, default_size, parallel = _PREPARERS[kind]
+    out = out or data_dir(data_folder) / PREPARED[kind][0]
+    if out.exists() and not force:
+        raise click.ClickException(f"{out} already exists: pass --force to replace it, or choose another --out")
+    options = {"size": size or default_size}
+    if parallel:
+        options["workers"] = workers
+    started = time.perf_counter()
+    bar = None
+
+    def progress(done, total):
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=f"preparing {kind}", unit="img", file=sys.stderr, dynamic_ncols=True)
+        bar.update(done - bar.n)
+
+    try:
+        path = function(source, out, progress=progress, **options)
+    except DatasetError as e:
+        raise click.ClickException(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"cannot write {out}: {e}") from None
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - started
+    count = bar.n if bar is not None else 0
+    click.echo(f"wrote {path}: {count} images in {seconds:.1f} s ({count / seconds:.0f} images/s)")
+
+
+@data.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def info(file):
+    """Describe the data file FILE: images, labels with their frequencies, splits and factors."""
+    try:
+        click.echo("\n".join(describe(file)))
+    except DatasetError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _strings(dataset) -> list[str]:
+    return [s.decode() if isinstance(s, bytes) else str(s) for s in dataset[()]]
+
+
+def describe(path: Path) -> list[str]:
+    """Lines describing a data file, read without loading its images."""
+    if not path.is_file():
+        raise DatasetError(f"no data file at {path}")
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [k for k in ("images", "labels", "label_names", "split") if k not in f]
+            if missing:
+                raise DatasetError(f"{path} is not a pyro-ccvae data file (missing {', '.join(missing)})")
+            names = _strings(f["label_names"])
+            kinds = _strings(f["label_kinds"]) if "label_kinds" in f else ["binary"] * len(names)
+            labels, split, shape = f["labels"][()], f["split"][()], f["images"].shape
+            factors = _strings(f["factor_names"]) if "factor_names" in f else []
+            attrs = {k: f.attrs.get(k, "") for k in ("name", "description", "default_labels", "label_classes")}
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:  # what h5py raises for corruption
+        raise DatasetError(f"cannot read {path} as a pyro-ccvae data file ({e})") from None
+    classes = json.loads(attrs["label_classes"] or "{}")
+    default = json.loads(attrs["default_labels"] or "[]")
+    lines = [
+        f"file:        {path}",
+        f"name:        {attrs['name']}",
+        f"description: {attrs['description']}",
+        f"images:      {shape[0]} of {'x'.join(map(str, shape[1:]))} (channels x height x width)",
+        "splits:      " + ", ".join(f"{s} {int(np.sum(split == v))}" for s, v in SPLITS.items()),
+        f"labels:      {len(names)} (* = default)",
+    ]
+    width = max((len(n) for n in names), default=0)
+    for column, (label, kind) in enumerate(zip(names, kinds)):
+        lines.append(f"  {'*' if label in default else ' '} {label:<{width}}  {kind:<11}  "
+                     + _frequencies(labels[:, column], kind, classes.get(label)))
+    lines.append("factors:     " + (", ".join(factors) if factors else "none"))
+    return lines
+
+
+def _frequencies(values: np.ndarray, kind: str, classes: list[str] | None) -> str:
+    known = values[~np.isnan(values)]
+    missing = f"{1 - known.size / values.size:.1%} missing" if values.size else "no rows"
+    if kind == "binary":
+        positive = f"{np.mean(known == 1):.1%} positive" if known.size else "none known"
+        return f"{positive}, {missing}"
+    if kind == "categorical":
+        counts = np.bincount(known.astype(np.int64), minlength=len(classes or ()))
+        names = classes or [str(i) for i in range(len(counts))]
+        return ", ".join(f"{n}: {c}" for n, c in zip(names, counts)) + f"; {missing}"
+    if known.size:
+        return f"mean {known.mean():.3g}, min {known.min():.3g}, max {known.max():.3g}; {missing}"
+    return missing
