@@ -61,7 +61,7 @@ NUISANCE_RANGES = (
     (0.35, 0.8),  # bg_b
     (0.465, 0.535),  # face_x: head centre, fraction of the width
     (0.395, 0.445),  # face_y: head centre, fraction of the height
-    (0.8, 0.92),  # face_size: scale of the drawing
+    (0.86, 0.96),  # face_size: scale of the drawing
     (0.0, 1.0),  # shirt_hue
 )
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train, valid, test
@@ -307,11 +307,11 @@ def _render_chunk(labels: np.ndarray, factors: np.ndarray, size: int) -> np.ndar
     _paint(img, pose, (-0.25, 0.25, -0.3, 0.0), bangs, hair, y["Bangs"])
 
     # Rosy cheeks: soft pink patches.
-    cheek_r = col(0.032 + 0.022 * c["Rosy_Cheeks"])
-    cheek_alpha = y["Rosy_Cheeks"] * (0.6 + 0.35 * c["Rosy_Cheeks"])
+    cheek_r = col(0.05 + 0.02 * c["Rosy_Cheeks"])
+    cheek_alpha = y["Rosy_Cheeks"] * (0.85 + 0.15 * c["Rosy_Cheeks"])
     for side in (-1, 1):
         cheek = lambda u, v, side=side: _circle(u, v, side * 0.13, 0.075, cheek_r)
-        _paint(img, pose, (-0.2, 0.2, 0.0, 0.15), cheek, [0.95, 0.3, 0.38], cheek_alpha, soft=2.5)
+        _paint(img, pose, (-0.2, 0.2, 0.0, 0.15), cheek, [1.0, 0.2, 0.3], cheek_alpha, soft=1.5)
 
     # Eyes: whites and pupils.
     for side in (-1, 1):
@@ -338,9 +338,9 @@ def _render_chunk(labels: np.ndarray, factors: np.ndarray, size: int) -> np.ndar
     # A smile is an open crescent (middle lower than the corners); otherwise a thin line,
     # flat to slightly frowning.
     smiling = y["Smiling"] > 0.5
-    width = col(np.where(smiling, 0.08 + 0.04 * c["Smiling"], 0.065))
+    width = col(np.where(smiling, 0.1 + 0.04 * c["Smiling"], 0.065))
     top = col(np.where(smiling, 0.012 + 0.012 * c["Smiling"], -0.014 * c["Smiling"]))
-    bottom = col(np.where(smiling, 0.04 + 0.035 * c["Smiling"], -0.014 * c["Smiling"]))
+    bottom = col(np.where(smiling, 0.06 + 0.035 * c["Smiling"], -0.014 * c["Smiling"]))
     thick = col(np.where(smiling, 0.008, 0.01))
 
     def mouth(u, v):
@@ -352,7 +352,7 @@ def _render_chunk(labels: np.ndarray, factors: np.ndarray, size: int) -> np.ndar
 
     # Eyeglasses: tinted lenses, two rings, a bridge and the arms towards the ears.
     glasses = y["Eyeglasses"]
-    frame = col(0.006 + 0.012 * c["Eyeglasses"])
+    frame = col(0.016 + 0.012 * c["Eyeglasses"])
 
     def frames(u, v):
         rings = np.minimum(_circle(u, v, -0.085, -0.01, 0.062), _circle(u, v, 0.085, -0.01, 0.062))
@@ -364,7 +364,7 @@ def _render_chunk(labels: np.ndarray, factors: np.ndarray, size: int) -> np.ndar
     def lenses(u, v):
         return np.minimum(_circle(u, v, -0.085, -0.01, 0.062), _circle(u, v, 0.085, -0.01, 0.062))
 
-    _paint(img, pose, (-0.16, 0.16, -0.08, 0.06), lenses, [0.75, 0.88, 1.0], glasses * 0.35)
+    _paint(img, pose, (-0.16, 0.16, -0.08, 0.06), lenses, [0.35, 0.7, 1.0], glasses * 0.7)
     _paint(img, pose, (-0.24, 0.24, -0.1, 0.08), frames, [0.08, 0.08, 0.1], glasses)
 
     # Hat: a brim across the top of the head and a crown whose height is the characteristic.
