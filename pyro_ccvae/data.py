@@ -1,6 +1,8 @@
 """From a data file to tensors on the training device, and batches from them.
 
-Images stay uint8 on the device and are turned into floats in [0, 1] one batch at a time.
+Images stay uint8 on the training device when they fit in half of its free memory (CelebA at
+64x64 is 2.5 GB), else in pinned host memory from which each batch is copied asynchronously;
+either way they become floats in [0, 1] one batch at a time, on the training device.
 Labels become a float tensor with 0 where a label is unknown, plus a boolean mask that is True
 where a label is observed: NaN never reaches the model (Pyro issue #2447: a NaN in `obs` gives
 NaN gradients even where masked).
@@ -18,25 +20,37 @@ from .datasets.h5format import DatasetError, ImageDataset
 
 @dataclass
 class LabelledImages:
-    images: torch.Tensor  # uint8 [N, C, S, S]
-    labels: torch.Tensor  # float32 [N, L], 0 where unknown
-    mask: torch.Tensor  # bool [N, L], True where observed
+    images: torch.Tensor  # uint8 [N, C, S, S], on the training device or in host memory
+    labels: torch.Tensor  # float32 [N, L], 0 where unknown, on the training device
+    mask: torch.Tensor  # bool [N, L], True where observed, on the training device
 
     def __len__(self) -> int:
         return self.images.shape[0]
 
+    @property
+    def device(self) -> torch.device:
+        """Where batches are computed."""
+        return self.labels.device
+
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(x in [0, 1], y, mask) for the rows `index`."""
-        return self.images[index].float().div_(255), self.labels[index], self.mask[index]
+        """(x in [0, 1], y, mask) for the rows `index`, on the training device."""
+        images = self.images[index.to(self.images.device)].to(self.device, non_blocking=True)
+        index = index.to(self.device)
+        return images.float().div_(255), self.labels[index], self.mask[index]
 
     def batches(self, batch_size: int, generator: torch.Generator | None = None, shuffle: bool = False):
         n = len(self)
-        order = torch.randperm(n, generator=generator).to(self.images.device) if shuffle else None
+        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         for start in range(0, n, batch_size):
-            index = order[start : start + batch_size] if shuffle else torch.arange(
-                start, min(start + batch_size, n), device=self.images.device
-            )
-            yield self.batch(index)
+            yield self.batch(order[start : start + batch_size])
+
+
+def image_storage(nbytes: int, device: torch.device) -> torch.device:
+    """Where to keep images for training on `device`: there if they fit in half its free
+    memory, else in host memory."""
+    if device.type == "cuda" and nbytes > torch.cuda.mem_get_info(device)[0] // 2:
+        return torch.device("cpu")
+    return device
 
 
 def labelled_subset(num_train: int, sup_fraction: float, seed: int) -> np.ndarray:
@@ -61,8 +75,12 @@ def split_tensors(
         hidden = np.ones(len(rows), dtype=bool)
         hidden[keep_rows] = False
         mask[hidden] = False
+    images = torch.from_numpy(np.ascontiguousarray(data.images[rows]))
+    storage = image_storage(images.nbytes, device)
+    if storage != device:
+        images = images.pin_memory()  # for asynchronous copies of each batch
     return LabelledImages(
-        images=torch.from_numpy(np.ascontiguousarray(data.images[rows])).to(device),
+        images=images.to(storage),
         labels=torch.from_numpy(np.where(mask, labels, 0).astype(np.float32)).to(device),
         mask=torch.from_numpy(mask).to(device),
     )
