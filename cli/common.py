@@ -1,4 +1,17 @@
-"""What the commands share: turning library errors into one-line messages."""
+"""What the commands share: the one mapping from library errors to messages and exit codes.
+
+Every error is one line on stderr, "Error: ...", never a traceback. Exit codes:
+
+- 2, usage mistakes, fixed by changing the command: an unknown label or label value, an
+  unknown data set name, an impossible option or device (such as --device cuda without
+  CUDA), an output folder that already holds a run, a run that does not fit the data or the
+  command (other labels or image shape, fewer epochs than done). click's own checks of
+  options (such as --sup outside (0, 1]) exit 2 too.
+- 1, runtime failures: a missing, unreadable or corrupt file (data, image, run folder,
+  checkpoint), a NaN or infinite loss, a failed write.
+- 128 + the signal number (130 for SIGINT, 143 for SIGTERM): training stopped by a signal
+  after saving a checkpoint it can resume from.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +19,33 @@ import contextlib
 
 import click
 
-from pyro_ccvae.checkpoint import CheckpointError
-from pyro_ccvae.datasets import DatasetError
+from pyro_ccvae.checkpoint import CheckpointError, RunExists, RunMismatch
+from pyro_ccvae.datasets import DatasetError, UnknownDataset
+from pyro_ccvae.devices import DeviceError
 from pyro_ccvae.labels import LabelError
+from pyro_ccvae.train import Interrupted, NonFiniteLoss
+
+USAGE_MISTAKES = (LabelError, UnknownDataset, DeviceError, RunExists, RunMismatch)
+RUNTIME_FAILURES = (DatasetError, CheckpointError, NonFiniteLoss, OSError)
+
+
+def _error(message: str, exit_code: int) -> click.ClickException:
+    error = click.ClickException(message)
+    error.exit_code = exit_code
+    return error
 
 
 @contextlib.contextmanager
 def user_errors():
-    """Library errors a user can fix become `click.ClickException` (one line, exit 1)."""
+    """Turns the library errors above into one-line click errors with their exit codes."""
     try:
         yield
-    except LabelError as e:
-        raise click.UsageError(str(e)) from e
-    except (DatasetError, CheckpointError) as e:
-        raise click.ClickException(str(e)) from e
+    except USAGE_MISTAKES as e:
+        raise _error(str(e), 2) from e
+    except RUNTIME_FAILURES as e:
+        raise _error(str(e), 1) from e
+    except Interrupted as e:
+        raise _error(f"{e}; resume with: pyro-ccvae fit --resume {e.run_dir}", 128 + e.signum) from e
 
 
 def device_option(function):

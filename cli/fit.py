@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from tqdm import tqdm
 
 from pyro_ccvae.devices import resolve_device
 from pyro_ccvae.elbo import UNSUP_BOUNDS
 from pyro_ccvae.model import LIKELIHOODS
-from pyro_ccvae.train import TrainConfig, train_new_run
+from pyro_ccvae.train import (
+    MAX_ROLLBACKS,
+    ON_NAN,
+    ROLLBACK_LR_FACTOR,
+    TrainConfig,
+    resume_run,
+    stop_signals,
+    train_new_run,
+)
 
 from .common import device_option, user_errors
 
@@ -49,52 +57,99 @@ def _fraction(ctx, param, value):
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder for config.json, checkpoint.pt and metrics.jsonl [default: runs/DATASET-supF-seedS].")
 @click.option("--force", is_flag=True, help="Replace a run folder that already holds a run.")
-def fit(dataset, data_dir, labels, sup, epochs, batch_size, lr, z_c_block, z_s_dim, likelihood, likelihood_scale,
-        unsup_bound, classifier_samples, seed, device, out, force):
-    """Train a CCVAE on a data set with a fraction of its labels."""
-    run_dir = Path(out or f"runs/{Path(dataset).stem}-sup{sup:g}-seed{seed}")
-    if (run_dir / "config.json").exists():
-        if not force:
-            raise click.UsageError(f"{run_dir} already holds a run; choose another --out or pass --force to replace it")
-        shutil.rmtree(run_dir)
-    config = TrainConfig(
-        dataset=dataset,
-        labels=[n.strip() for n in labels.split(",") if n.strip()],
-        sup_fraction=sup,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        unsup_bound=unsup_bound,
-        num_classifier_samples=classifier_samples,
-    )
-    model_options = dict(z_c_block=z_c_block, z_s_dim=z_s_dim, likelihood=likelihood, likelihood_scale=likelihood_scale)
-    try:
+@click.option("--checkpoint-every", type=click.IntRange(min=0), default=DEFAULTS.checkpoint_every, show_default=True,
+              help="Steps between checkpoints (0: only at the end of each epoch).")
+@click.option("--on-nan", type=click.Choice(ON_NAN), default=DEFAULTS.on_nan, show_default=True,
+              help=f"On a NaN loss: stop, or roll back to the last checkpoint with the learning rate times "
+                   f"{ROLLBACK_LR_FACTOR:g} (at most {MAX_ROLLBACKS} times).")
+@click.option("--resume", type=click.Path(file_okay=False), default=None,
+              help="Continue the run in this folder from its last checkpoint, with its settings; only "
+                   "--epochs (to raise the total), --device and --data-dir may be given with it.")
+@click.pass_context
+def fit(ctx, dataset, data_dir, labels, sup, epochs, batch_size, lr, z_c_block, z_s_dim, likelihood, likelihood_scale,
+        unsup_bound, classifier_samples, seed, device, out, force, checkpoint_every, on_nan, resume):
+    """Train a CCVAE on a data set with a fraction of its labels, or resume a run.
+
+    A checkpoint is written every --checkpoint-every steps and at the end of each epoch.
+    SIGINT (Ctrl-C) or SIGTERM stops after the current step with a checkpoint to --resume from.
+    """
+    with user_errors(), _Progress() as progress, stop_signals() as stop:
         device = resolve_device(device)
-    except RuntimeError as e:
-        raise click.UsageError(str(e)) from e
-    bar = None
+        hooks = dict(on_step=progress.step, on_epoch=progress.epoch, stop=stop, on_rollback=progress.rollback)
+        if resume:
+            _check_resume_options(ctx)
+            run_dir = Path(resume)
+            resume_run(run_dir, device, data_dir, epochs=epochs if _given(ctx, "epochs") else None, **hooks)
+        else:
+            run_dir = Path(out or f"runs/{Path(dataset).stem}-sup{sup:g}-seed{seed}")
+            config = TrainConfig(
+                dataset=dataset,
+                labels=[n.strip() for n in labels.split(",") if n.strip()],
+                sup_fraction=sup,
+                epochs=epochs,
+                batch_size=batch_size,
+                lr=lr,
+                seed=seed,
+                unsup_bound=unsup_bound,
+                num_classifier_samples=classifier_samples,
+                checkpoint_every=checkpoint_every,
+                on_nan=on_nan,
+            )
+            model_options = dict(z_c_block=z_c_block, z_s_dim=z_s_dim, likelihood=likelihood, likelihood_scale=likelihood_scale)
+            train_new_run(config, model_options, run_dir, device, data_dir, replace=force, **hooks)
+    click.echo(f"run saved in {run_dir}")
 
-    def on_step(loss):
-        bar.update(1)
-        if bar.n % 10 == 0:
-            bar.set_postfix(loss=f"{loss.item():.1f}")
 
-    def on_epoch(metrics):
-        bar.close()
+RESUME_OPTIONS = ("resume", "epochs", "device", "data_dir")
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the option `name` was given on the command line (or by an environment variable)."""
+    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def _check_resume_options(ctx: click.Context) -> None:
+    """--resume takes the run's settings from its config.json: other options are mistakes."""
+    others = [p.opts[0] for p in ctx.command.params if p.name not in RESUME_OPTIONS and _given(ctx, p.name)]
+    if others:
+        raise click.UsageError(
+            f"--resume takes the run's settings from its config.json; only --epochs, --device and "
+            f"--data-dir may be given with it, not {', '.join(others)}"
+        )
+
+
+class _Progress:
+    """A progress bar of steps and one line per epoch, on stderr."""
+
+    def __init__(self):
+        self.bar = None
+
+    def step(self, loss):
+        if self.bar is None:
+            self.bar = tqdm(desc="training", unit="step", leave=False, dynamic_ncols=True)
+        self.bar.update(1)
+        if self.bar.n % 10 == 0:
+            self.bar.set_postfix(loss=f"{loss.item():.1f}")
+
+    def epoch(self, metrics):
+        self.close()
         click.echo(
-            f"epoch {metrics['epoch']}/{epochs}: loss {metrics['loss']:.2f} per image, "
+            f"epoch {metrics['epoch']}: loss {metrics['loss']:.2f} per image, "
             f"validation accuracy {metrics['valid_accuracy']:.3f} ({metrics['seconds']:.0f} s)",
             err=True,
         )
-        new_bar()
 
-    def new_bar():
-        nonlocal bar
-        bar = tqdm(desc="training", unit="step", leave=False, dynamic_ncols=True)
+    def rollback(self, error, lr):
+        self.close()
+        click.echo(f"NaN or infinite loss at step {error.step}: back to {error.last_good}, learning rate now {lr:g}", err=True)
 
-    new_bar()
-    with user_errors():
-        train_new_run(config, model_options, run_dir, device, data_dir, on_step, on_epoch)
-    bar.close()
-    click.echo(f"run saved in {run_dir}")
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

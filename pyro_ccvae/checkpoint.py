@@ -1,6 +1,9 @@
-"""Run folders: `config.json` (the model and training settings) beside `checkpoint.pt` (state
-dicts only, loaded with `weights_only=True`). Files are written to a temporary name and
-renamed, so a run killed mid-write keeps its last complete checkpoint.
+"""Run folders: `config.json` (the model and training settings), `checkpoint.pt` (the training
+state, loaded with `weights_only=True`: tensors, dicts, lists, numbers and strings only) and
+`metrics.jsonl` (one line per finished epoch).
+
+Every file is written to a temporary name, flushed to disk and renamed over the old one, so a
+run killed at any moment, SIGKILL included, keeps its last complete files.
 """
 
 from __future__ import annotations
@@ -8,40 +11,78 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import torch
 
 from . import __version__
+from .datasets.h5format import ImageDataset
 from .model import CCVAE, CCVAEConfig
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 METRICS_FILE = "metrics.jsonl"
+RUN_FILES = (CONFIG_FILE, CHECKPOINT_FILE, METRICS_FILE)
 
 
 class CheckpointError(Exception):
-    """A run folder that is missing, incomplete or does not fit what was asked of it."""
+    """A run folder that is missing, incomplete or unreadable."""
 
 
-def _atomic_write(path: Path, write) -> None:
+class RunExists(CheckpointError):
+    """A new run asked for in a folder that already holds one."""
+
+
+class RunMismatch(CheckpointError):
+    """A run that does not fit what was asked of it: other data, other labels, fewer epochs."""
+
+
+def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Writes `path` through `write(file)` to a temporary file, fsyncs it, then renames it."""
     tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if os.name == "posix":  # makes the rename itself durable
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def new_run_dir(run_dir: Path, replace: bool = False) -> None:
+    """Clears the way for a new run in `run_dir`: RunExists if it holds a run, unless `replace`,
+    in which case that run's files (and nothing else there) are deleted."""
+    run_dir = Path(run_dir)
+    if (run_dir / CONFIG_FILE).exists() and not replace:
+        raise RunExists(f"{run_dir} already holds a run; choose another --out, pass --force to replace it, or --resume it")
+    for name in RUN_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+        (run_dir / (name + ".tmp")).unlink(missing_ok=True)
 
 
 def save_config(run_dir: Path, model_config: CCVAEConfig, train_config: dict) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
+    """Writes config.json, making `run_dir` if needed."""
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
     config = {
         "format_version": FORMAT_VERSION,
         "pyro_ccvae_version": __version__,
         "model": model_config.to_dict(),
         "train": train_config,
     }
-    _atomic_write(run_dir / CONFIG_FILE, lambda p: p.write_text(json.dumps(config, indent=2) + "\n"))
+    _atomic_write(Path(run_dir) / CONFIG_FILE, lambda f: f.write((json.dumps(config, indent=2) + "\n").encode()))
 
 
 def load_config(run_dir: Path) -> dict:
+    """The run's config.json, checked for a format version this pyro-ccvae reads."""
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
         raise CheckpointError(f"{run_dir} is not a run folder: no {CONFIG_FILE} (train one with `pyro-ccvae fit`)")
@@ -49,37 +90,70 @@ def load_config(run_dir: Path) -> dict:
         config = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path} is not valid JSON ({e})") from e
-    if not isinstance(config, dict) or config.get("format_version", 0) > FORMAT_VERSION or "model" not in config:
-        raise CheckpointError(f"{path} is not a run config this pyro-ccvae can read")
+    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+        raise CheckpointError(f"{path} is not a pyro-ccvae run config")
+    version = config.get("format_version")
+    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has format version {version!r}; this pyro-ccvae reads versions 1 to {FORMAT_VERSION} "
+            f"(the run was written by pyro-ccvae {config.get('pyro_ccvae_version', '?')})"
+        )
     return config
 
 
 def save_checkpoint(run_dir: Path, state: dict) -> None:
-    """`state` holds state dicts, tensors and plain numbers only."""
-    _atomic_write(Path(run_dir) / CHECKPOINT_FILE, lambda p: torch.save(state, p))
+    """`state` holds tensors, dicts, lists, numbers and strings only."""
+    _atomic_write(Path(run_dir) / CHECKPOINT_FILE, lambda f: torch.save(state, f))
 
 
 def load_checkpoint(run_dir: Path, device: torch.device | str = "cpu") -> dict:
+    """The run's checkpoint; CheckpointError if it is missing or is not a complete checkpoint."""
     path = Path(run_dir) / CHECKPOINT_FILE
     if not path.is_file():
-        raise CheckpointError(f"{run_dir} holds no {CHECKPOINT_FILE}: the run has not finished an epoch yet")
+        raise CheckpointError(f"{run_dir} holds no {CHECKPOINT_FILE}: the run has not started training")
     try:
-        return torch.load(path, map_location=device, weights_only=True)
+        state = torch.load(path, map_location=device, weights_only=True)
     except Exception as e:  # torch raises many kinds for a corrupt file
         raise CheckpointError(f"{path} is not a readable checkpoint ({type(e).__name__})") from e
+    if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
+        raise CheckpointError(f"{path} is not a pyro-ccvae checkpoint")
+    return state
 
 
 def load_model(run_dir: Path, device: torch.device | str = "cpu") -> CCVAE:
     """The trained CCVAE of a run folder, in eval mode on `device`."""
     config = load_config(run_dir)
+    state = load_checkpoint(run_dir, device)
     try:
         model = CCVAE(CCVAEConfig(**config["model"]))
-        model.load_state_dict(load_checkpoint(run_dir, device)["model"])
+        model.load_state_dict(state["model"])
     except (TypeError, ValueError, RuntimeError, KeyError) as e:
         raise CheckpointError(f"the checkpoint in {run_dir} does not fit its config.json ({e})") from e
     return model.to(device).eval()
 
 
-def append_metrics(run_dir: Path, metrics: dict) -> None:
-    with open(Path(run_dir) / METRICS_FILE, "a") as f:
-        f.write(json.dumps(metrics) + "\n")
+def data_for_run(model_config: CCVAEConfig, data: ImageDataset, run_dir: Path, data_path: str | Path) -> ImageDataset:
+    """`data` with the run's labels, in the run's order; RunMismatch naming both the run and
+    the data file if the file lacks one of those labels or holds images of another shape."""
+    missing = [n for n in model_config.label_names if n not in data.label_names]
+    if missing:
+        raise RunMismatch(
+            f"the run {run_dir} models label(s) {', '.join(missing)} that {data_path} lacks "
+            f"(it has: {', '.join(data.label_names)})"
+        )
+    expected = tuple(model_config.image_shape)
+    if data.image_shape != expected:
+        raise RunMismatch(
+            f"the run {run_dir} was trained on {_shape(expected)} images but {data_path} holds {_shape(data.image_shape)} images"
+        )
+    return data.select_labels(model_config.label_names)
+
+
+def _shape(shape) -> str:
+    return "x".join(map(str, shape))
+
+
+def write_metrics(run_dir: Path, history: list[dict]) -> None:
+    """Replaces metrics.jsonl with one line per epoch of `history`."""
+    text = "".join(json.dumps(metrics) + "\n" for metrics in history)
+    _atomic_write(Path(run_dir) / METRICS_FILE, lambda f: f.write(text.encode()))

@@ -23,6 +23,10 @@ PREPARED = {
 BUILT_IN = ("synthfaces",)
 
 
+class UnknownDataset(DatasetError):
+    """A data set name that is neither built in, nor prepared, nor the path of a file."""
+
+
 def data_dir(path: str | os.PathLike | None = None) -> Path:
     """The data folder: `path`, else $PYRO_CCVAE_DATA, else ./data."""
     return Path(path or os.environ.get("PYRO_CCVAE_DATA") or DEFAULT_DATA_DIR)
@@ -49,7 +53,7 @@ def resolve_dataset(name_or_path: str, folder: str | os.PathLike | None = None) 
             raise DatasetError(f"no data file at {path}")
         return path
     known = ", ".join(BUILT_IN + tuple(PREPARED))
-    raise DatasetError(f"unknown data set {name_or_path!r}: give one of {known}, or the path of an .h5 file")
+    raise UnknownDataset(f"unknown data set {name_or_path!r}: give one of {known}, or the path of an .h5 file")
 
 
 def load_dataset(name_or_path: str, folder: str | os.PathLike | None = None) -> ImageDataset:

@@ -235,7 +235,7 @@ def read_dataset(path: str | os.PathLike) -> ImageDataset:
             )
     except DatasetError:
         raise
-    except (OSError, KeyError, ValueError, TypeError) as e:
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:  # h5py raises RuntimeError for some corruption
         raise DatasetError(f"cannot read {path} as a pyro-ccvae data file ({e})") from e
     _check(data, path)
     return data
