@@ -23,10 +23,11 @@ setup(
         "tqdm>=4.60",
         "matplotlib>=3.7",
         "pillow>=9.0",
+        "scipy>=1.10",
+        "scikit-learn>=1.3",
     ],
     extras_require={
         "test": ["pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6"],
-        "baselines": ["scikit-learn>=1.3"],
     },
     entry_points={"console_scripts": ["pyro-ccvae = cli.main:cli"]},
 )

@@ -4,7 +4,8 @@ import click
 
 from pyro_ccvae import __version__
 
-from . import data, evaluate, fit, sample
+from . import bench, data, evaluate, fit, sample
+from . import manipulate, oracle
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,3 +22,9 @@ cli.add_command(fit.fit)
 cli.add_command(sample.sample)
 cli.add_command(evaluate.evaluate)
 cli.add_command(data.data)
+cli.add_command(bench.bench)
+cli.add_command(manipulate.intervene_command)
+cli.add_command(manipulate.traverse_command)
+cli.add_command(manipulate.swap_command)
+cli.add_command(manipulate.diversity_command)
+cli.add_command(oracle.oracle)

@@ -1,0 +1,259 @@
+"""What the latent space lets a user do with real images (Joy et al., ICLR 2021, sections 6.1,
+6.2, 6.4 and App. D.1-D.2): interventions (Fig. 11), traversals of z_c (Fig. 3, 18),
+characteristic swaps (Fig. 6, 7) and diverse draws of one characteristic (Fig. 4, 5).
+
+Every function works on the means of q_phi(z | x) ("the image's encoding") and returns pixel
+means of p_theta(x | z) as tensors [..., C, S, S] on the inputs' device and dtype. Random draws
+take an optional `torch.Generator` so that results are reproducible without touching torch's
+global generator. The `*_latents` functions return the codes handed to the decoder, so that
+what a manipulation changes can be checked in latent space; `grid_rows` and `headed_grid`
+arrange images for `images.save_grid`.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import torch
+
+from .labels import LabelError
+from .model import CCVAE
+
+
+def label_index(model: CCVAE, name: str) -> int:
+    """Position of label `name` in the model's labels; LabelError if it has no such label."""
+    names = list(model.config.label_names)
+    if name not in names:
+        raise LabelError(f"unknown label {name!r}; valid labels: {', '.join(names)}")
+    return names.index(name)
+
+
+def prior_block(model: CCVAE, index: int, value: float | torch.Tensor, like: torch.Tensor | None = None):
+    """loc, scale [B, d] of p_psi(z_c^i | y_i = value) for label `index`.
+
+    `value` is 0/1, either one number (B = 1) or a tensor [B] of per-image values."""
+    device = model.label_probs.device if like is None else like.device
+    value = torch.as_tensor(value, dtype=torch.float32, device=device).reshape(-1)
+    if not torch.all((value == 0) | (value == 1)):
+        raise LabelError(f"{model.config.label_names[index]} is binary: its value must be 0 or 1")
+    y = torch.zeros(value.shape[0], model.config.num_labels, device=device)
+    y[:, index] = value
+    loc, scale = model.conditional_prior(y)  # [B, L, d]
+    loc, scale = loc[:, index], scale[:, index]
+    if like is not None:
+        loc, scale = loc.to(like.dtype), scale.to(like.dtype)
+    return loc, scale
+
+
+def standard_normal(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Standard normal draws on `like`'s device and dtype, from `generator` when given."""
+    device = generator.device if generator is not None else like.device
+    return torch.randn(shape, generator=generator, device=device, dtype=like.dtype).to(like.device)
+
+
+# Interventions (Fig. 11, App. D.1) --------------------------------------------------------
+
+
+def intervene_latents(
+    model: CCVAE,
+    z_c: torch.Tensor,
+    values: Mapping[int, float | torch.Tensor],
+    use_mean: bool = False,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """z_c [B, L, d] with block i replaced for each label index i in `values`.
+
+    The new z_c^i is a draw from p_psi(z_c^i | y_i = values[i]), or that distribution's mean
+    with `use_mean`; values are 0/1 numbers or per-image tensors [B]. Other blocks are copied."""
+    out = z_c.clone()
+    for index, value in values.items():
+        loc, scale = prior_block(model, index, value, like=z_c)  # [1 or B, d]
+        loc, scale = loc.expand(z_c.shape[0], -1), scale.expand(z_c.shape[0], -1)
+        out[:, index] = loc if use_mean else loc + scale * standard_normal(loc.shape, z_c, generator)
+    return out
+
+
+@torch.no_grad()
+def reconstruct(model: CCVAE, x: torch.Tensor) -> torch.Tensor:
+    """Decoded means of q_phi(z | x): the reconstructions [B, C, S, S]."""
+    return model.decode(*model.encode(x))
+
+
+@torch.no_grad()
+def intervene(
+    model: CCVAE,
+    x: torch.Tensor,
+    values: Mapping[str, float | torch.Tensor],
+    use_mean: bool = False,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Images x [B, C, S, S] with the labels in `values` ({name: 0/1 or [B] tensor}) switched:
+    encode, resample (or set to the mean) z_c^i ~ p_psi(z_c^i | y_i = value), decode (Fig. 11)."""
+    by_index = {label_index(model, name): value for name, value in values.items()}
+    z_c, z_s = model.encode(x)
+    return model.decode(intervene_latents(model, z_c, by_index, use_mean, generator), z_s)
+
+
+@torch.no_grad()
+def flip_each_label(
+    model: CCVAE, x: torch.Tensor, use_mean: bool = False, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """[B, L, C, S, S]: for each label i, x with y_i switched away from the classifier's
+    prediction q_phi(y_i | z_c) at the image's encoding (one column per label, as in Fig. 11)."""
+    predicted = (model.predict_proba(x) > 0.5).to(x.dtype)  # [B, L]
+    columns = [
+        intervene(model, x, {name: 1 - predicted[:, i]}, use_mean, generator)
+        for i, name in enumerate(model.config.label_names)
+    ]
+    return torch.stack(columns, dim=1)
+
+
+# Traversals (Fig. 3, 18) ------------------------------------------------------------------
+
+
+def traversal_points(model: CCVAE, index: int, steps: int, span: float = 2.0) -> torch.Tensor:
+    """`steps` evenly spaced values [steps, d] of z_c^i for label `index`.
+
+    With mu_v, sigma_v the mean and scale of p_psi(z_c^i | y_i = v) and u the unit vector
+    from mu_0 to mu_1, the line runs from mu_0 - span * s_0 * u to mu_1 + span * s_1 * u, where
+    s_v = sqrt(sum_k u_k^2 sigma_v,k^2) is the standard deviation of p_psi(z_c^i | y_i = v)
+    along u. For d = 1 and mu_1 > mu_0 this is mean_0 - 2 sd_0 to mean_1 + 2 sd_1."""
+    if steps < 2:
+        raise ValueError(f"a traversal needs at least 2 steps, got {steps}")
+    loc, scale = prior_block(model, index, torch.tensor([0.0, 1.0]))  # [2, d]
+    direction = loc[1] - loc[0]
+    length = direction.norm()
+    if length < 1e-8:  # the two classes share a mean: go along the diagonal
+        direction = torch.ones_like(direction)
+        length = direction.norm()
+    unit = direction / length
+    spread = (unit.square() * scale.square()).sum(-1).sqrt()  # [2]
+    start = loc[0] - span * spread[0] * unit
+    end = loc[1] + span * spread[1] * unit
+    t = torch.linspace(0, 1, steps, device=loc.device, dtype=loc.dtype).unsqueeze(-1)  # [steps, 1]
+    return (start + t * (end - start)).detach()
+
+
+def traverse_latents(
+    model: CCVAE, z_c: torch.Tensor, indices: Sequence[int], steps: int, span: float = 2.0
+) -> torch.Tensor:
+    """z_c [B, L, d] -> [B, steps, L, d] for one label index, [B, steps, steps, L, d] for two
+    (first label along dim 1, second along dim 2); all other blocks stay as in z_c."""
+    if len(indices) not in (1, 2) or len(set(indices)) != len(indices):
+        raise LabelError("traverse one label, or two different labels")
+    points = [traversal_points(model, i, steps, span).to(z_c) for i in indices]  # [steps, d]
+    batch, num_labels, d = z_c.shape
+    grid = (steps,) * len(indices)
+    out = z_c.reshape(batch, *(1,) * len(indices), num_labels, d).expand(batch, *grid, num_labels, d).clone()
+    if len(indices) == 1:
+        out[:, :, indices[0]] = points[0]
+    else:
+        out[:, :, :, indices[0]] = points[0][:, None, :]
+        out[:, :, :, indices[1]] = points[1][None, :, :]
+    return out
+
+
+@torch.no_grad()
+def traverse(model: CCVAE, x: torch.Tensor, labels: Sequence[str], steps: int = 7, span: float = 2.0) -> torch.Tensor:
+    """Decoded traversals of z_c^i for one or two labels of the images x [B, C, S, S] (Fig. 3):
+    [B, steps, C, S, S] for one label, [B, steps, steps, C, S, S] for two."""
+    indices = [label_index(model, name) for name in labels]
+    z_c, z_s = model.encode(x)
+    codes = traverse_latents(model, z_c, indices, steps, span)  # [B, *grid, L, d]
+    grid = codes.shape[1:-2]
+    z_s = z_s.reshape(z_s.shape[0], *(1,) * len(grid), -1).expand(*codes.shape[:-2], -1)
+    images = model.decode(codes.flatten(0, len(grid)), z_s.flatten(0, len(grid)))
+    return images.unflatten(0, codes.shape[:-2])
+
+
+# Characteristic swaps (Fig. 6, 7; Table 2) ------------------------------------------------
+
+
+def swap_latents(z_c: torch.Tensor, z_s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every pairing of z_c [R, L, d] (rows) with z_s [K, m_s] (columns): [R, K, L, d], [R, K, m_s]."""
+    rows, cols = z_c.shape[0], z_s.shape[0]
+    return (
+        z_c.unsqueeze(1).expand(rows, cols, *z_c.shape[1:]),
+        z_s.unsqueeze(0).expand(rows, cols, z_s.shape[-1]),
+    )
+
+
+@torch.no_grad()
+def swap(model: CCVAE, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """[R, K, C, S, S]: cell (r, k) decodes z_c of sources[r] with z_\\c of targets[k] (Fig. 7):
+    rows keep the characteristics, columns the rest of the scene."""
+    z_c, _ = model.encode(sources)
+    _, z_s = model.encode(targets)
+    codes_c, codes_s = swap_latents(z_c, z_s)
+    return model.decode(codes_c.flatten(0, 1), codes_s.flatten(0, 1)).unflatten(0, codes_c.shape[:2])
+
+
+# Diversity (Fig. 4, 5) --------------------------------------------------------------------
+
+
+def diversity_latents(
+    model: CCVAE,
+    z_c: torch.Tensor,
+    index: int,
+    value: float,
+    num: int,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """z_c [L, d] of one image -> [num, L, d] with z_c^i drawn `num` times from
+    p_psi(z_c^i | y_i = value); the other blocks are the image's."""
+    loc, scale = prior_block(model, index, value, like=z_c)  # [1, d]
+    out = z_c.unsqueeze(0).repeat(num, 1, 1)
+    out[:, index] = loc + scale * standard_normal((num, loc.shape[-1]), z_c, generator)
+    return out
+
+
+@torch.no_grad()
+def diversity(
+    model: CCVAE,
+    x: torch.Tensor,
+    label: str,
+    value: float | None = None,
+    num: int = 16,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """`num` decodings [num, C, S, S] of one image x [C, S, S] (or [1, C, S, S]) with z_c^i
+    redrawn from p_psi(z_c^i | y_i = value) and every other latent kept at the image's
+    encoding (Fig. 4). `value` None uses the classifier's prediction for the image."""
+    index = label_index(model, label)
+    x = x.reshape(1, *x.shape[-3:])
+    z_c, z_s = model.encode(x)
+    if value is None:
+        value = float(model.q_y(z_c).probs[0, index] > 0.5)
+    codes = diversity_latents(model, z_c[0], index, value, num, generator)
+    return model.decode(codes, z_s.expand(num, -1))
+
+
+def pixel_variance(samples: torch.Tensor) -> torch.Tensor:
+    """Per-pixel variance across draws [N, C, S, S] -> [S, S], summed over channels (Fig. 5)."""
+    return samples.var(dim=0, unbiased=False).sum(dim=0)
+
+
+# Grids --------------------------------------------------------------------------------------
+
+
+def grid_rows(columns: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Columns, each [B, C, S, S] (or [B, K, C, S, S] for K columns at once), -> [B * total
+    columns, C, S, S] in row-major order, for `save_grid(images, path, nrow=total columns)`."""
+    parts = [c.unsqueeze(1) if c.dim() == 4 else c for c in columns]
+    return torch.cat(parts, dim=1).flatten(0, 1)
+
+
+def headed_grid(
+    cells: torch.Tensor, row_headers: torch.Tensor | None = None, col_headers: torch.Tensor | None = None
+) -> torch.Tensor:
+    """cells [R, K, C, S, S] with a header column (row_headers [R, C, S, S]) on the left and a
+    header row (col_headers [K, C, S, S]) on top; the corner is white. Returns the flat list
+    of images [(R + 1) * (K + 1), C, S, S] (fewer without headers) and is laid out with
+    `save_grid(images, path, nrow=K + 1)`."""
+    if row_headers is not None:
+        cells = torch.cat([row_headers.unsqueeze(1), cells], dim=1)
+    if col_headers is not None:
+        if row_headers is not None:
+            col_headers = torch.cat([torch.ones_like(col_headers[:1]), col_headers])
+        cells = torch.cat([col_headers.unsqueeze(0), cells], dim=0)
+    return cells.flatten(0, 1)
