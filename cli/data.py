@@ -17,6 +17,7 @@ from pyro_ccvae.datasets.celeba import prepare_celeba
 from pyro_ccvae.datasets.chexpert import prepare_chexpert
 from pyro_ccvae.datasets.h5format import SPLITS, DatasetError
 from pyro_ccvae.datasets.idx import prepare_fashion_mnist, prepare_mnist
+from pyro_ccvae.datasets.synthfaces import cached_synthfaces
 
 # kind -> (library function, default image side, whether it decodes with worker processes)
 _PREPARERS = {
@@ -98,6 +99,34 @@ def prepare(kind, source, out, data_folder, size, workers, force):
     seconds = time.perf_counter() - started
     count = bar.n if bar is not None else 0
     click.echo(f"wrote {path}: {count} images in {seconds:.1f} s ({count / seconds:.0f} images/s)")
+
+
+def _correlation(ctx, param, value):
+    if value is None:
+        return None
+    parts = value.split(",")
+    try:
+        a, b, rho = parts[0].strip(), parts[1].strip(), float(parts[2])
+    except (IndexError, ValueError):
+        raise click.BadParameter(f"{value!r} is not LABEL_A,LABEL_B,RHO (for example Smiling,Mustache,0.6)")
+    return a, b, rho
+
+
+@data.command()
+@click.option("--num-images", type=click.IntRange(min=10), default=20000, show_default=True, help="Images to draw.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the drawing.")
+@click.option("--size", type=click.Choice(["16", "32", "64", "128"]), default="64", show_default=True, help="Image side.")
+@click.option("--correlate", default=None, callback=_correlation, metavar="A,B,RHO",
+              help="Draw labels A and B with Pearson correlation RHO (marginals kept), e.g. Smiling,Mustache,0.6.")
+@click.option("--data-dir", "data_folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write into (default: $PYRO_CCVAE_DATA, else ./data).")
+def synthfaces(num_images, seed, size, correlate, data_folder):
+    """Generate (or find) a synthfaces file with chosen options; prints its path for --dataset."""
+    try:
+        path = cached_synthfaces(data_dir(data_folder), num_images, seed, int(size), correlate)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
+    click.echo(str(path))
 
 
 @data.command()

@@ -234,7 +234,7 @@ def test_face_position_moves_the_face(batch):
 
 def test_cached_synthfaces_writes_once_and_round_trips(tmp_path, monkeypatch):
     path = cached_synthfaces(tmp_path, num_images=300, seed=7, size=16)
-    assert path == tmp_path / "synthfaces-n300-s7-16px.h5"
+    assert path == tmp_path / "synthfaces-v2-n300-s7-16px.h5"
     assert path.is_file() and not list(tmp_path.glob("*.tmp"))
     mtime = path.stat().st_mtime_ns
 
@@ -266,3 +266,23 @@ def test_cache_name_encodes_the_options(tmp_path):
     corr = cached_synthfaces(tmp_path, num_images=50, seed=0, size=16, correlation=("Smiling", "Bangs", 0.5))
     assert plain != corr and "Smiling" in corr.name and "Bangs" in corr.name
     assert not np.array_equal(read_dataset(plain).labels, read_dataset(corr).labels)
+
+
+def test_cli_writes_a_correlated_file_and_rejects_bad_options(tmp_path):
+    from click.testing import CliRunner
+
+    from cli.main import cli
+    from pyro_ccvae.datasets import read_dataset
+
+    runner = CliRunner()
+    args = ["data", "synthfaces", "--num-images", "3000", "--size", "16", "--data-dir", str(tmp_path)]
+    result = runner.invoke(cli, args + ["--correlate", "Smiling,Mustache,0.6"])
+    assert result.exit_code == 0, result.output
+    data = read_dataset(result.output.strip())
+    names = list(data.label_names)
+    rho = np.corrcoef(data.labels[:, names.index("Smiling")], data.labels[:, names.index("Mustache")])[0, 1]
+    assert abs(rho - 0.6) < 0.06
+    bad = runner.invoke(cli, args + ["--correlate", "Smiling,Nope,0.5"])
+    assert bad.exit_code == 2 and "Nope" in bad.output and "Traceback" not in bad.output
+    malformed = runner.invoke(cli, args + ["--correlate", "Smiling"])
+    assert malformed.exit_code == 2 and "LABEL_A,LABEL_B,RHO" in malformed.output

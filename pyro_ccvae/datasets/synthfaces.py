@@ -64,6 +64,7 @@ NUISANCE_RANGES = (
     (0.86, 0.96),  # face_size: scale of the drawing
     (0.0, 1.0),  # shirt_hue
 )
+DRAWING_VERSION = 2  # raise whenever render() draws differently
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train, valid, test
 CHUNK = 1000  # images rendered at a time (bounds memory)
 
@@ -438,8 +439,9 @@ def generate_synthfaces(
 
 
 def synthfaces_file_name(num_images: int = 20000, seed: int = 0, size: int = 64, correlation=None) -> str:
-    """The cache file name encoding the options, e.g. synthfaces-n20000-s0-64px.h5."""
-    name = f"synthfaces-n{num_images}-s{seed}-{size}px"
+    """The cache file name encoding the options and the drawing's version, e.g.
+    synthfaces-v2-n20000-s0-64px.h5 (a changed drawing never reuses an old cache)."""
+    name = f"synthfaces-v{DRAWING_VERSION}-n{num_images}-s{seed}-{size}px"
     if correlation is not None:
         _check_correlation(correlation)
         a, b, rho = correlation
