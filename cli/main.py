@@ -4,7 +4,7 @@ import click
 
 from pyro_ccvae import __version__
 
-from . import bench, data, evaluate, fit, sample
+from . import bench, compare, data, evaluate, fit, sample
 from . import manipulate, oracle
 
 
@@ -14,13 +14,15 @@ def cli():
     """Characteristic Capturing VAEs (Joy et al., ICLR 2021) in Pyro.
 
     Train with `fit`, generate with chosen labels with `sample`, measure with `evaluate`,
-    and turn real data sets into the project's HDF5 format with `data prepare`.
+    compare with the paper's baselines with `compare`, and turn real data sets into the
+    project's HDF5 format with `data prepare`.
     """
 
 
 cli.add_command(fit.fit)
 cli.add_command(sample.sample)
 cli.add_command(evaluate.evaluate)
+cli.add_command(compare.compare_command)
 cli.add_command(data.data)
 cli.add_command(bench.bench)
 cli.add_command(manipulate.intervene_command)

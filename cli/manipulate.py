@@ -99,7 +99,8 @@ def _load(run_dir, dataset, split, indices, device):
 @click.option("--mean", "use_mean", is_flag=True, help="Set z_c^i to the mean of p(z_c^i|y_i) instead of drawing it.")
 def intervene_command(run_dir, dataset, split, indices, seed, device, out, labels, num, use_mean):
     """Switch labels of real images: rows are images; columns the original, its
-    reconstruction, then the interventions (paper Fig. 11)."""
+    reconstruction, then the interventions (paper Fig. 11). M2 and MVAE have no z_c^i: they
+    switch the label itself, so --mean and --num change nothing for them."""
     with user_errors():
         model, x = _load(run_dir, dataset, split, indices, device)
         generator = torch.Generator().manual_seed(seed)
@@ -123,7 +124,8 @@ def intervene_command(run_dir, dataset, split, indices, seed, device, out, label
               help="From mean_0 - SPAN sd_0 to mean_1 + SPAN sd_1 of p(z_c^i|y_i).")
 def traverse_command(run_dir, dataset, split, indices, device, out, labels, steps, span):
     """Move z_c^i from the y_i=0 side to the y_i=1 side: one label gives a row per image, two
-    labels a steps x steps grid for one image (rows: first label); paper Fig. 3."""
+    labels a steps x steps grid for one image (rows: first label); paper Fig. 3. CCVAE and
+    DIVA only: M2 and MVAE have no z_c^i."""
     if len(labels) > 2 or len(set(labels)) != len(labels):
         raise click.BadParameter("give one label, or two different labels", param_hint="--label")
     if len(labels) == 2 and len(indices) != 1:
@@ -167,7 +169,7 @@ def _label_and_value(text: str, label_names) -> tuple[str, float | None]:
 @click.option("--num", type=click.IntRange(min=2), default=16, show_default=True, help="Draws of z_c^i.")
 def diversity_command(run_dir, dataset, split, indices, seed, device, out, label, num):
     """Many draws of one characteristic for one image, with the per-pixel variance of the
-    decodings beside them (paper Fig. 4, 5)."""
+    decodings beside them (paper Fig. 4, 5). CCVAE and DIVA only: M2 and MVAE have no z_c^i."""
     if len(indices) != 1:
         raise click.BadParameter("diversity takes one image", param_hint="--index")
     with user_errors():

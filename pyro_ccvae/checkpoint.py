@@ -1,6 +1,7 @@
-"""Run folders: `config.json` (the model and training settings), `checkpoint.pt` (the training
-state, loaded with `weights_only=True`: tensors, dicts, lists, numbers and strings only) and
-`metrics.jsonl` (one line per finished epoch).
+"""Run folders: `config.json` (the model's name, a key of models.MODELS, and the model and
+training settings), `checkpoint.pt` (the training state, loaded with `weights_only=True`:
+tensors, dicts, lists, numbers and strings only) and `metrics.jsonl` (one line per finished
+epoch).
 
 Every file is written to a temporary name, flushed to disk and renamed over the old one, so a
 run killed at any moment, SIGKILL included, keeps its last complete files.
@@ -17,7 +18,7 @@ import torch
 
 from . import __version__
 from .datasets.h5format import ImageDataset
-from .model import CCVAE, CCVAEConfig
+from .models import MODELS, check_name
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -69,12 +70,13 @@ def new_run_dir(run_dir: Path, replace: bool = False) -> None:
         (run_dir / (name + ".tmp")).unlink(missing_ok=True)
 
 
-def save_config(run_dir: Path, model_config: CCVAEConfig, train_config: dict) -> None:
-    """Writes config.json, making `run_dir` if needed."""
+def save_config(run_dir: Path, model_config, train_config: dict, model_name: str = "ccvae") -> None:
+    """Writes config.json, making `run_dir` if needed; `model_name` is a key of models.MODELS."""
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     config = {
         "format_version": FORMAT_VERSION,
         "pyro_ccvae_version": __version__,
+        "model_name": model_name,
         "model": model_config.to_dict(),
         "train": train_config,
     }
@@ -101,6 +103,11 @@ def load_config(run_dir: Path) -> dict:
     return config
 
 
+def saved_model_name(config: dict) -> str:
+    """The model name of a loaded config.json: "ccvae" for runs written before there were others."""
+    return check_name(config.get("model_name", "ccvae"))
+
+
 def save_checkpoint(run_dir: Path, state: dict) -> None:
     """`state` holds tensors, dicts, lists, numbers and strings only."""
     _atomic_write(Path(run_dir) / CHECKPOINT_FILE, lambda f: torch.save(state, f))
@@ -120,19 +127,21 @@ def load_checkpoint(run_dir: Path, device: torch.device | str = "cpu") -> dict:
     return state
 
 
-def load_model(run_dir: Path, device: torch.device | str = "cpu") -> CCVAE:
-    """The trained CCVAE of a run folder, in eval mode on `device`."""
+def load_model(run_dir: Path, device: torch.device | str = "cpu"):
+    """The trained model of a run folder (a CCVAE or a baseline, by its config.json), in eval
+    mode on `device`."""
     config = load_config(run_dir)
     state = load_checkpoint(run_dir, device)
     try:
-        model = CCVAE(CCVAEConfig(**config["model"]))
+        model_class, config_class, _ = MODELS[saved_model_name(config)]
+        model = model_class(config_class(**config["model"]))
         model.load_state_dict(state["model"])
     except (TypeError, ValueError, RuntimeError, KeyError) as e:
         raise CheckpointError(f"the checkpoint in {run_dir} does not fit its config.json ({e})") from e
     return model.to(device).eval()
 
 
-def data_for_run(model_config: CCVAEConfig, data: ImageDataset, run_dir: Path, data_path: str | Path) -> ImageDataset:
+def data_for_run(model_config, data: ImageDataset, run_dir: Path, data_path: str | Path) -> ImageDataset:
     """`data` with the run's labels, in the run's order; RunMismatch naming both the run and
     the data file if the file lacks one of those labels or holds images of another shape."""
     missing = [n for n in model_config.label_names if n not in data.label_names]

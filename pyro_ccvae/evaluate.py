@@ -1,16 +1,34 @@
-"""Classification accuracy of q_phi(y | z_c) at the mean of q_phi(z_c | x)."""
+"""Test-set evaluation of a trained run: classification accuracy (`label_accuracy`, Table 1),
+reconstruction error, and with an oracle the swap score (Table 2), conditional-generation
+accuracy (Table 5) and intervention matrix (App. D.1); see metrics.py. Any model of
+models.MODELS: a measure the model cannot take is None, with the reason in "not_supported"."""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import torch
 
-from .data import LabelledImages
-from .model import CCVAE
+from .checkpoint import data_for_run, load_config, load_model, saved_model_name
+from .data import LabelledImages, split_tensors
+from .datasets import load_dataset
+from .metrics import (
+    condition_number,
+    ground_truth_metrics,
+    measure_conditional_generation,
+    measure_intervention_matrix,
+    measure_reconstruction_error,
+    measure_swap_score,
+)
+from .models import why_not
+from .oracle import label_scorer, load_oracle
 
 
 @torch.no_grad()
-def label_accuracy(model: CCVAE, data: LabelledImages, batch_size: int = 512) -> tuple[float, list[float]]:
-    """(mean over labels, per-label accuracies), counting only observed labels."""
+def label_accuracy(model, data: LabelledImages, batch_size: int = 512) -> tuple[float, list[float]]:
+    """(mean over labels, per-label accuracies) of `model.predict_proba(x) > 1/2`, counting only
+    observed labels."""
     correct = torch.zeros(data.labels.shape[1], device=data.labels.device)
     count = torch.zeros_like(correct)
     for x, y, mask in data.batches(batch_size):
@@ -19,3 +37,79 @@ def label_accuracy(model: CCVAE, data: LabelledImages, batch_size: int = 512) ->
         count += mask.sum(0)
     per_label = (correct / count.clamp(min=1)).tolist()
     return sum(per_label) / len(per_label), per_label
+
+
+def finite(value):
+    """NaN/inf -> None, recursively, so that the JSON is standard."""
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    device: torch.device | str = "cpu",
+    dataset: str | Path | None = None,
+    oracle_dir: str | Path | None = None,
+    samples: int = 1000,
+    seed: int = 0,
+    figure: str | Path | None = None,
+) -> dict:
+    """The test-set measures of the run in `run_dir` on its data file (or `dataset`), as a
+    JSON-ready dict (NaN as None): "model" (its name), "accuracy", "per_label", "test_images",
+    "reconstruction_error"; with `oracle_dir` also "swap_score" (at most `samples` pairs),
+    "conditional_generation_accuracy" (and per label, from `samples` images),
+    "intervention_matrix" and its condition number, drawn to `figure` (default
+    RUN/intervention_matrix.png); on data with ground-truth factors "ground_truth". `seed`
+    fixes the swap pairs and the generated labels. "not_supported" maps each measure the
+    model cannot take (set to None) to the reason."""
+    config = load_config(run_dir)
+    model = load_model(run_dir, device)
+    scorer = None
+    if oracle_dir is not None:
+        scorer = label_scorer(load_oracle(oracle_dir, device), model.config.label_names, model.config.image_shape)
+    path = dataset or config["model"]["dataset"]["path"]
+    data = data_for_run(model.config, load_dataset(path), run_dir, path)
+    test = split_tensors(data, "test", model.label_probs.device)
+    accuracy, per_label = label_accuracy(model, test)
+    names = model.config.label_names
+    result = {
+        "model": saved_model_name(config),
+        "accuracy": accuracy,
+        "per_label": dict(zip(names, per_label)),
+        "test_images": len(test),
+        "reconstruction_error": measure_reconstruction_error(model, test),
+        "not_supported": {},
+    }
+
+    def supported(key: str, task: str) -> bool:
+        reason = why_not(model, task)
+        if reason is not None:
+            result[key] = None
+            result["not_supported"][key] = reason
+        return reason is None
+
+    if scorer is not None:
+        if supported("swap_score", "swap"):
+            generator = torch.Generator().manual_seed(seed)
+            result["swap_score"] = measure_swap_score(model, scorer, test, samples, generator=generator)
+        if supported("conditional_generation_accuracy", "conditional_generation"):
+            generator = torch.Generator().manual_seed(seed)
+            mean, per = measure_conditional_generation(model, scorer, samples, generator=generator)
+            result["conditional_generation_accuracy"] = mean
+            result["conditional_generation_per_label"] = dict(zip(names, per))
+        if supported("intervention_matrix", "intervene"):
+            from .plots import intervention_matrix_figure  # matplotlib only when needed
+
+            matrix = measure_intervention_matrix(model, scorer, test)
+            result["intervention_matrix"] = matrix.tolist()
+            result["intervention_condition_number"] = condition_number(matrix)
+            result["intervention_figure"] = str(figure or Path(run_dir) / "intervention_matrix.png")
+            intervention_matrix_figure(matrix, names, result["intervention_condition_number"], result["intervention_figure"])
+    if data.factors is not None and supported("ground_truth", "ground_truth"):
+        result["ground_truth"] = ground_truth_metrics(model, data)
+    return finite(result)

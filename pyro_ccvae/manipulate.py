@@ -3,7 +3,10 @@
 characteristic swaps (Fig. 6, 7) and diverse draws of one characteristic (Fig. 4, 5).
 
 Every function works on the means of q_phi(z | x) ("the image's encoding") and returns pixel
-means of p_theta(x | z) as tensors [..., C, S, S] on the inputs' device and dtype. Random draws
+means of p_theta(x | z) as tensors [..., C, S, S] on the inputs' device and dtype. The
+baselines (baselines/) get reconstructions, interventions and swaps through their own methods
+of those names; traversals and diversity need per-label characteristic latents z_c^i and raise
+models.NotSupported for a model without them (M2, MVAE). Random draws
 take an optional `torch.Generator` so that results are reproducible without touching torch's
 global generator. The `*_latents` functions return the codes handed to the decoder, so that
 what a manipulation changes can be checked in latent space; `grid_rows` and `headed_grid`
@@ -18,6 +21,8 @@ import torch
 
 from .labels import LabelError
 from .model import CCVAE
+from .models import require
+from .networks import standard_normal
 
 
 def label_index(model: CCVAE, name: str) -> int:
@@ -45,12 +50,6 @@ def prior_block(model: CCVAE, index: int, value: float | torch.Tensor, like: tor
     return loc, scale
 
 
-def standard_normal(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Standard normal draws on `like`'s device and dtype, from `generator` when given."""
-    device = generator.device if generator is not None else like.device
-    return torch.randn(shape, generator=generator, device=device, dtype=like.dtype).to(like.device)
-
-
 # Interventions (Fig. 11, App. D.1) --------------------------------------------------------
 
 
@@ -76,7 +75,7 @@ def intervene_latents(
 @torch.no_grad()
 def reconstruct(model: CCVAE, x: torch.Tensor) -> torch.Tensor:
     """Decoded means of q_phi(z | x): the reconstructions [B, C, S, S]."""
-    return model.decode(*model.encode(x))
+    return model.reconstruct(x)
 
 
 @torch.no_grad()
@@ -88,8 +87,13 @@ def intervene(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Images x [B, C, S, S] with the labels in `values` ({name: 0/1 or [B] tensor}) switched:
-    encode, resample (or set to the mean) z_c^i ~ p_psi(z_c^i | y_i = value), decode (Fig. 11)."""
+    encode, resample (or set to the mean) z_c^i ~ p_psi(z_c^i | y_i = value), decode (Fig. 11).
+    A model without characteristic latents (M2, MVAE) switches the label itself, with nothing
+    to draw (`model.intervene`)."""
     by_index = {label_index(model, name): value for name, value in values.items()}
+    require(model, "intervene")
+    if not model.supports["traverse"]:
+        return model.intervene(x, by_index)
     z_c, z_s = model.encode(x)
     return model.decode(intervene_latents(model, z_c, by_index, use_mean, generator), z_s)
 
@@ -157,6 +161,7 @@ def traverse_latents(
 def traverse(model: CCVAE, x: torch.Tensor, labels: Sequence[str], steps: int = 7, span: float = 2.0) -> torch.Tensor:
     """Decoded traversals of z_c^i for one or two labels of the images x [B, C, S, S] (Fig. 3):
     [B, steps, C, S, S] for one label, [B, steps, steps, C, S, S] for two."""
+    require(model, "traverse")
     indices = [label_index(model, name) for name in labels]
     z_c, z_s = model.encode(x)
     codes = traverse_latents(model, z_c, indices, steps, span)  # [B, *grid, L, d]
@@ -180,12 +185,13 @@ def swap_latents(z_c: torch.Tensor, z_s: torch.Tensor) -> tuple[torch.Tensor, to
 
 @torch.no_grad()
 def swap(model: CCVAE, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """[R, K, C, S, S]: cell (r, k) decodes z_c of sources[r] with z_\\c of targets[k] (Fig. 7):
-    rows keep the characteristics, columns the rest of the scene."""
-    z_c, _ = model.encode(sources)
-    _, z_s = model.encode(targets)
-    codes_c, codes_s = swap_latents(z_c, z_s)
-    return model.decode(codes_c.flatten(0, 1), codes_s.flatten(0, 1)).unflatten(0, codes_c.shape[:2])
+    """[R, K, C, S, S]: cell (r, k) is `model.swap(sources[r], targets[k])`, for the CCVAE z_c of
+    sources[r] decoded with z_\\c of targets[k] (Fig. 7): rows keep the characteristics, columns
+    the rest of the scene."""
+    require(model, "swap")
+    rows, cols = sources.shape[0], targets.shape[0]
+    pairs = model.swap(sources.repeat_interleave(cols, dim=0), targets.repeat(rows, 1, 1, 1))
+    return pairs.unflatten(0, (rows, cols))
 
 
 # Diversity (Fig. 4, 5) --------------------------------------------------------------------
@@ -219,6 +225,7 @@ def diversity(
     """`num` decodings [num, C, S, S] of one image x [C, S, S] (or [1, C, S, S]) with z_c^i
     redrawn from p_psi(z_c^i | y_i = value) and every other latent kept at the image's
     encoding (Fig. 4). `value` None uses the classifier's prediction for the image."""
+    require(model, "diversity")
     index = label_index(model, label)
     x = x.reshape(1, *x.shape[-3:])
     z_c, z_s = model.encode(x)

@@ -6,22 +6,31 @@ computations), then a `measure_*` function that runs a model, and where needed a
 images to get those arrays. An oracle here is any callable images [B, C, S, S] -> logits
 [B, L] over the model's labels in the model's order (see `oracle.label_scorer`).
 
+The `measure_*` functions run a model only through the manipulations every model has
+(`reconstruct`, `swap`, `generate`, `intervene`; see model.py and baselines/), so the baselines
+are scored the same way, each with its own version of the manipulation (M2 and MVAE swap and
+switch the labels themselves: they have no characteristic latents). `ground_truth_metrics`
+reads z_c and z_\\c and needs a model that has them (CCVAE, DIVA).
+
 Definitions chosen:
     swap score (Table 2): mean over (source, target) pairs and observed labels i of
         |log p_oracle(y_i = t_i | source image) - log p_oracle(y_i = t_i | swapped image)|,
-        with t_i the source's true label and the swapped image decoded from z_c of the source
-        and z_\\c of the target (means of q(z | x)). Lower is better.
+        with t_i the source's true label and the swapped image `model.swap(source, target)`,
+        for the CCVAE decoded from z_c of the source and z_\\c of the target (means of
+        q(z | x)). Lower is better.
     conditional generation accuracy (Table 5): y_i ~ Bernoulli(1/2) independently (so that an
-        oracle that ignores the images scores 1/2, the paper's "random guessing"), z_c ~
-        p_psi(z_c | y), z_\\c ~ N(0, I), decode; the fraction of labels the oracle predicts
-        (probability > 1/2) as conditioned, mean over labels.
+        oracle that ignores the images scores 1/2, the paper's "random guessing"), images
+        `model.generate(y)` (for the CCVAE z_c ~ p_psi(z_c | y), z_\\c ~ N(0, I), decode); the
+        fraction of labels the oracle predicts (probability > 1/2) as conditioned, mean over
+        labels.
     intervention matrix (App. D.1, Fig. 10): M[i, j] = mean over test images of
         p_oracle(y_j = 1 | x with y_i set to 1) - p_oracle(y_j = 1 | x with y_i set to 0),
-        a change in probability (not log-probability, which is unbounded when the oracle is
-        sure). Ideal: a large diagonal, zero elsewhere; its condition number is
-        numpy.linalg.cond(M).
-    reconstruction error: mean absolute pixel difference between test images and the decoded
-        means of q(z | x).
+        x with y_i set being `model.intervene(x, {i: value})` (for the CCVAE z_c^i set to the
+        mean of p_psi(z_c^i | y_i = value)); a change in probability (not log-probability,
+        which is unbounded when the oracle is sure). Ideal: a large diagonal, zero elsewhere;
+        its condition number is numpy.linalg.cond(M).
+    reconstruction error: mean absolute pixel difference between test images and
+        `model.reconstruct(x)`, the decoded means of q(z | x).
     ground truth (synthfaces): characteristic tracking, leakage into z_\\c, nuisances in z_c;
         see `ground_truth_metrics`.
 """
@@ -36,8 +45,6 @@ import torch.nn.functional as F
 
 from .data import LabelledImages
 from .datasets.h5format import ImageDataset
-from .manipulate import intervene_latents, standard_normal
-from .model import CCVAE
 
 Oracle = Callable[[torch.Tensor], torch.Tensor]  # images [B, C, S, S] -> logits [B, L]
 
@@ -156,18 +163,18 @@ def _images(split: LabelledImages, rows: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def encode_split(model: CCVAE, split: LabelledImages, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+def encode_split(model, split: LabelledImages, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
     """Means of q(z | x) for a whole split: z_c [N, L, d], z_s [N, m_s]."""
     parts = [model.encode(x) for x, _, _ in split.batches(batch_size)]
     return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
 
 @torch.no_grad()
-def measure_reconstruction_error(model: CCVAE, split: LabelledImages, batch_size: int = 256) -> float:
-    """Mean absolute pixel error of the reconstructions (decoded means of q(z | x))."""
+def measure_reconstruction_error(model, split: LabelledImages, batch_size: int = 256) -> float:
+    """Mean absolute pixel error of the reconstructions `model.reconstruct(x)`."""
     total, count = 0.0, 0
     for x, _, _ in split.batches(batch_size):
-        total += (model.decode(*model.encode(x)) - x).abs().sum().item()
+        total += (model.reconstruct(x) - x).abs().sum().item()
         count += x.numel()
     return total / count
 
@@ -180,7 +187,7 @@ def _derangement(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torc
 
 @torch.no_grad()
 def measure_swap_score(
-    model: CCVAE,
+    model,
     oracle: Oracle,
     split: LabelledImages,
     num_pairs: int = 1000,
@@ -201,9 +208,7 @@ def measure_swap_score(
         s = sources[start : start + batch_size].to(device)
         t = targets[start : start + batch_size].to(device)
         x_source = _images(split, s)
-        z_c, _ = model.encode(x_source)
-        _, z_s = model.encode(_images(split, t))
-        swapped = model.decode(z_c, z_s)
+        swapped = model.swap(x_source, _images(split, t))
         truth = split.labels[s]
         before.append(log_prob_of(oracle(x_source), truth))
         after.append(log_prob_of(oracle(swapped), truth))
@@ -212,18 +217,8 @@ def measure_swap_score(
 
 
 @torch.no_grad()
-def generate(model: CCVAE, y: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Pixel means for labels y [B, L] (0/1): z_c ~ p_psi(z_c | y), z_\\c ~ N(0, I) (the model's
-    generative program, with draws from `generator`)."""
-    loc, scale = model.conditional_prior(y)
-    z_c = loc + scale * standard_normal(loc.shape, loc, generator)
-    z_s = standard_normal((y.shape[0], model.config.z_s_dim), loc, generator)
-    return model.decode(z_c, z_s)
-
-
-@torch.no_grad()
 def measure_conditional_generation(
-    model: CCVAE,
+    model,
     oracle: Oracle,
     num: int = 1000,
     batch_size: int = 256,
@@ -237,35 +232,28 @@ def measure_conditional_generation(
     for start in range(0, num, batch_size):
         count = min(batch_size, num - start)
         y = torch.bernoulli(torch.full((count, model.config.num_labels), 0.5), generator=generator).to(device)
-        probs.append(torch.sigmoid(oracle(generate(model, y, generator))))
+        probs.append(torch.sigmoid(oracle(model.generate(y, generator))))
         labels.append(y)
     return conditional_generation_accuracy(torch.cat(probs), torch.cat(labels))
 
 
 @torch.no_grad()
 def measure_intervention_matrix(
-    model: CCVAE,
-    oracle: Oracle,
-    split: LabelledImages,
-    max_images: int = 500,
-    use_mean: bool = True,
-    batch_size: int = 256,
-    generator: torch.Generator | None = None,
+    model, oracle: Oracle, split: LabelledImages, max_images: int = 500, batch_size: int = 256
 ) -> np.ndarray:
-    """App. D.1 / Fig. 10 on the first `max_images` images of `split`: for each label i, z_c^i
-    of every image is set to the mean of p_psi(z_c^i | y_i = 1) and of y_i = 0 (or drawn from
-    them, `use_mean=False`), the rest kept at the image's encoding, and the oracle's
-    probabilities of every label compared; see `intervention_matrix`."""
+    """App. D.1 / Fig. 10 on the first `max_images` images of `split`: for each label i, every
+    image is intervened on with y_i = 1 and with y_i = 0 (`model.intervene`; for the CCVAE
+    z_c^i set to the mean of p_psi(z_c^i | y_i), the rest kept at the image's encoding), and
+    the oracle's probabilities of every label compared; see `intervention_matrix`."""
     num_labels = model.config.num_labels
     on = [[] for _ in range(num_labels)]
     off = [[] for _ in range(num_labels)]
     for start in range(0, min(len(split), max_images), batch_size):
         rows = torch.arange(start, min(start + batch_size, len(split), max_images), device=split.images.device)
-        z_c, z_s = model.encode(_images(split, rows))
+        x = _images(split, rows)
         for i in range(num_labels):
             for value, store in ((1.0, on), (0.0, off)):
-                codes = intervene_latents(model, z_c, {i: value}, use_mean, generator)
-                store[i].append(torch.sigmoid(oracle(model.decode(codes, z_s))))
+                store[i].append(torch.sigmoid(oracle(model.intervene(x, {i: value}))))
     return intervention_matrix(
         torch.stack([torch.cat(p) for p in on]), torch.stack([torch.cat(p) for p in off])
     )
@@ -273,14 +261,15 @@ def measure_intervention_matrix(
 
 @torch.no_grad()
 def ground_truth_metrics(
-    model: CCVAE,
+    model,
     data: ImageDataset,
     max_train: int = 5000,
     batch_size: int = 256,
     seed: int = 0,
 ) -> dict:
     """What only known factors allow (`data.factors`, e.g. synthfaces), from the means of
-    q(z | x); `data` carries the model's labels in the model's order.
+    q(z | x), split into z_c and z_\\c (CCVAE, DIVA); `data` carries the model's labels in the
+    model's order.
 
     characteristic_tracking: per label i with a factor "char_<label>", |Spearman rho| between
         z_c^i (its first dimension when d > 1) and that hidden characteristic within each

@@ -24,6 +24,7 @@ The objective is `elbo.CCVAE_ELBO`, not Pyro's Trace_ELBO.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Mapping
 
 import pyro
 import pyro.distributions as dist
@@ -31,7 +32,7 @@ import torch
 from pyro import poutine
 from torch import nn
 
-from .networks import Decoder, DiagonalClassifier, DiagonalConditionalPrior, Encoder
+from .networks import Decoder, DiagonalClassifier, DiagonalConditionalPrior, Encoder, standard_normal
 
 LIKELIHOODS = {"laplace": dist.Laplace, "normal": dist.Normal}
 
@@ -69,6 +70,9 @@ class CCVAEConfig:
 
 
 class CCVAE(nn.Module):
+    # What the manipulations below allow; the baselines (baselines/) say what theirs allow.
+    supports = {"intervene": True, "traverse": True, "swap": True, "conditional_generation": True}
+
     def __init__(self, config: CCVAEConfig):
         super().__init__()
         self.config = config
@@ -145,3 +149,32 @@ class CCVAE(nn.Module):
         """q_phi(y_i = 1 | z_c = mean of q_phi(z_c | x)), [B, L]."""
         z_c, _ = self.encode(x)
         return self.q_y(z_c).probs
+
+    # The manipulations every model has (see baselines/__init__.py), on the means of q(z | x) ---
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(*self.encode(x))
+
+    def generate(self, y: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Pixel means for labels y [B, L] (0/1): z_c ~ p_psi(z_c | y), z_s ~ N(0, I)."""
+        loc, scale = self.conditional_prior(y)
+        z_c = loc + scale * standard_normal(loc.shape, loc, generator)
+        z_s = standard_normal((y.shape[0], self.config.z_s_dim), loc, generator)
+        return self.decode(z_c, z_s)
+
+    def intervene(self, x: torch.Tensor, values: Mapping[int, float | torch.Tensor]) -> torch.Tensor:
+        """Reconstructions of x with z_c^i set to the mean of p_psi(z_c^i | y_i = values[i])
+        (a 0/1 number or a per-image tensor [B]) for each label index i in `values`."""
+        z_c, z_s = self.encode(x)
+        y = torch.zeros(z_c.shape[:-1], dtype=z_c.dtype, device=z_c.device)
+        for index, value in values.items():
+            y[:, index] = value
+        loc, _ = self.conditional_prior(y)
+        z_c = z_c.clone()
+        for index in values:
+            z_c[:, index] = loc[:, index]
+        return self.decode(z_c, z_s)
+
+    def swap(self, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """z_c of each source decoded with z_s of its target (a characteristic swap, Fig. 6)."""
+        return self.decode(self.encode(sources)[0], self.encode(targets)[1])

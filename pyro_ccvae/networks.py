@@ -86,3 +86,9 @@ class DiagonalConditionalPrior(nn.Module):
         loc = self.loc[labels, index]  # [..., L, d]
         scale = F.softplus(self.raw_scale[labels, index])
         return loc, scale
+
+
+def standard_normal(shape, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Standard normal draws on `like`'s device and dtype, from `generator` when given."""
+    device = generator.device if generator is not None else like.device
+    return torch.randn(shape, generator=generator, device=device, dtype=like.dtype).to(like.device)

@@ -1,4 +1,5 @@
-"""The fit loop: SVI steps with the CCVAE ELBO, validation, and checkpoints a run resumes from.
+"""The fit loop: gradient steps on a model's objective (the CCVAE ELBO, or a baseline's; see
+models.py), validation, and checkpoints a run resumes from.
 
 A checkpoint (`Trainer.state_dict`) is written before the first step, every
 `checkpoint_every` steps and at the end of each epoch. It holds everything the loop depends
@@ -20,7 +21,7 @@ import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pyro
 import torch
@@ -28,10 +29,9 @@ import torch
 from . import checkpoint
 from .data import LabelledImages, label_frequencies, labelled_subset, split_tensors
 from .datasets import ImageDataset, read_dataset, resolve_dataset
-from .elbo import CCVAE_ELBO
 from .evaluate import label_accuracy
 from .labels import LabelError
-from .model import CCVAE, CCVAEConfig
+from .models import MODELS, check_name, config_fields, make_elbo
 
 ON_NAN = ("stop", "rollback")
 CHECK_EVERY = 50  # steps between checks of the losses for NaN (one host-device sync each)
@@ -48,8 +48,10 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-3
     seed: int = 0
-    unsup_bound: str = "enumerate"  # "sample", "enumerate" or "marginal" (see elbo.py)
-    num_classifier_samples: int = 100  # k draws of q(z_c | x) for q(y | x), eq. (4)
+    unsup_bound: str = "enumerate"  # CCVAE: "sample", "enumerate" or "marginal" (see elbo.py)
+    num_classifier_samples: int = 100  # CCVAE: k draws of q(z_c | x) for q(y | x), eq. (4)
+    alpha: float | None = None  # M2, DIVA: classifier weight; None: the objective's default (50; 3500)
+    beta: float | None = None  # DIVA: weight of the KL terms; None: the objective's default (1)
     checkpoint_every: int = 500  # steps between checkpoints; 0 = only at the end of each epoch
     on_nan: str = "stop"  # on a NaN loss: "stop", or "rollback" to the last checkpoint with a lower lr
 
@@ -118,8 +120,9 @@ def prepare_data(data: ImageDataset, config: TrainConfig, device: torch.device) 
     )
 
 
-def training_step(model: CCVAE, elbo: CCVAE_ELBO, optimizer, x, y, mask) -> torch.Tensor:
-    """One gradient step on minus eq. (6) for a batch; returns the loss as a device tensor."""
+def training_step(model, elbo, optimizer, x, y, mask) -> torch.Tensor:
+    """One gradient step on the model's loss (minus eq. 6 for the CCVAE) for a batch; returns
+    the loss as a device tensor."""
     loss = elbo.differentiable_loss(model.model, model.guide, x, y, mask)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -144,10 +147,10 @@ def stop_signals(signums=(signal.SIGINT, signal.SIGTERM)):
 class Trainer:
     """One run's training state, written to and restored from its checkpoint."""
 
-    def __init__(self, model: CCVAE, data: PreparedData, config: TrainConfig, run_dir: Path):
+    def __init__(self, model, data: PreparedData, config: TrainConfig, run_dir: Path):
         self.model, self.data, self.config, self.run_dir = model, data, config, Path(run_dir)
         self.device = data.train.images.device
-        self.elbo = CCVAE_ELBO(model.q_y, config.num_classifier_samples, config.unsup_bound)
+        self.elbo = make_elbo(model, config)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         self.order = torch.Generator().manual_seed(config.seed)  # draws each epoch's batch order
         self.epoch_order = self.order.get_state()  # `order` as the epoch in progress began
@@ -296,7 +299,7 @@ class Trainer:
 
 
 def fit(
-    model: CCVAE,
+    model,
     data: PreparedData,
     config: TrainConfig,
     run_dir: Path,
@@ -310,15 +313,15 @@ def fit(
     """Trains `model` up to `config.epochs` epochs of mixed labelled/unlabelled batches and
     returns the metrics of every epoch.
 
-    Each step maximises eq. (6) on one batch. After each epoch the validation accuracy is
-    measured and the checkpoint and metrics.jsonl in `run_dir` are written; a checkpoint is
-    also written before the first step and every `config.checkpoint_every` steps. `state`, a
-    loaded checkpoint, continues a run from it. `on_step` receives the loss per image as a
-    device tensor (no host sync here); `on_epoch` the epoch's metrics; `stop` (see
-    `stop_signals`) is asked between steps whether to save and raise Interrupted. A NaN loss
-    raises NonFiniteLoss or, with `config.on_nan == "rollback"`, goes back to the last
-    checkpoint with a lower learning rate (reported to `on_rollback(error, new_lr)`) up to
-    MAX_ROLLBACKS times.
+    Each step maximises the model's objective (eq. 6 for the CCVAE) on one batch. After each
+    epoch the validation accuracy is measured and the checkpoint and metrics.jsonl in `run_dir`
+    are written; a checkpoint is also written before the first step and every
+    `config.checkpoint_every` steps. `state`, a loaded checkpoint, continues a run from it.
+    `on_step` receives the loss per image as a device tensor (no host sync here); `on_epoch`
+    the epoch's metrics; `stop` (see `stop_signals`) is asked between steps whether to save and
+    raise Interrupted. A NaN loss raises NonFiniteLoss or, with `config.on_nan == "rollback"`,
+    goes back to the last checkpoint with a lower learning rate (reported to
+    `on_rollback(error, new_lr)`) up to MAX_ROLLBACKS times.
     """
     trainer = Trainer(model, data, config, run_dir)
     if state is None:
@@ -352,16 +355,20 @@ def train_new_run(
     replace: bool = False,
     stop: Callable[[], int] | None = None,
     on_rollback: Callable[[NonFiniteLoss, float], None] | None = None,
-) -> tuple[CCVAE, list[dict]]:
-    """Loads the data, builds a CCVAE, writes the run's config.json and trains it (see `fit`).
+    model_name: str = "ccvae",
+) -> tuple[torch.nn.Module, list[dict]]:
+    """Loads the data, builds the model named `model_name` (a key of models.MODELS), writes the
+    run's config.json and trains it (see `fit`).
 
     A `run_dir` already holding a run raises RunExists unless `replace`."""
+    check_name(model_name)
     checkpoint.new_run_dir(run_dir, replace)
     torch.manual_seed(config.seed)  # weight init and Pyro's draws use torch's global generator
     dataset_path = resolve_dataset(config.dataset, data_dir)
     data = prepare_data(read_dataset(dataset_path), config, device)
-    model = new_model(data, model_options, {"name": config.dataset, "path": str(dataset_path)}).to(device)
-    checkpoint.save_config(Path(run_dir), model.config, asdict(config))
+    dataset_info = {"name": config.dataset, "path": str(dataset_path)}
+    model = new_model(data, model_options, dataset_info, model_name).to(device)
+    checkpoint.save_config(Path(run_dir), model.config, asdict(config), model_name)
     return model, fit(model, data, config, run_dir, on_step, on_epoch, stop=stop, on_rollback=on_rollback)
 
 
@@ -375,27 +382,28 @@ def resume_run(
     epochs: int | None = None,
     stop: Callable[[], int] | None = None,
     on_rollback: Callable[[NonFiniteLoss, float], None] | None = None,
-) -> tuple[CCVAE, list[dict]]:
+) -> tuple[torch.nn.Module, list[dict]]:
     """Continues the run in `run_dir` from its last checkpoint with the settings of its
     config.json (see `fit`); `epochs` may raise its number of epochs. RunMismatch if the run
     has finished, `epochs` is below the epochs done, or the data no longer fit the run."""
     run_dir = Path(run_dir)
     saved = checkpoint.load_config(run_dir)
-    model_config, config = _configs(saved, run_dir)
+    name, model_config, config = _configs(saved, run_dir)
     state = checkpoint.load_checkpoint(run_dir, device)
     config.epochs = _total_epochs(state.get("epoch"), config.epochs if epochs is None else epochs, run_dir)
     dataset_path = resolve_dataset(config.dataset, data_dir)
     data = checkpoint.data_for_run(model_config, read_dataset(dataset_path), run_dir, dataset_path)
     prepared = prepare_data(data, dataclasses.replace(config, labels=list(model_config.label_names)), device)
-    model = CCVAE(model_config).to(device)
-    checkpoint.save_config(run_dir, model_config, asdict(config))
+    model = MODELS[name][0](model_config).to(device)
+    checkpoint.save_config(run_dir, model_config, asdict(config), name)
     return model, fit(model, prepared, config, run_dir, on_step, on_epoch, state=state, stop=stop, on_rollback=on_rollback)
 
 
-def _configs(saved: dict, run_dir: Path) -> tuple[CCVAEConfig, TrainConfig]:
-    """The model and training settings of a loaded config.json."""
+def _configs(saved: dict, run_dir: Path) -> tuple[str, Any, TrainConfig]:
+    """The model name, model config and training settings of a loaded config.json."""
     try:
-        return CCVAEConfig(**saved["model"]), TrainConfig(**saved["train"])
+        name = checkpoint.saved_model_name(saved)
+        return name, MODELS[name][1](**saved["model"]), TrainConfig(**saved["train"])
     except (KeyError, TypeError, ValueError) as e:
         path = Path(run_dir) / checkpoint.CONFIG_FILE
         raise checkpoint.CheckpointError(f"{path} has settings this pyro-ccvae cannot use ({e})") from e
@@ -410,13 +418,15 @@ def _total_epochs(done, total: int, run_dir: Path) -> int:
     return total
 
 
-def new_model(data: PreparedData, model_options: dict, dataset_info: dict) -> CCVAE:
-    """A fresh CCVAE whose p(y) is the label frequency in the labelled training rows."""
-    config = CCVAEConfig(
+def new_model(data: PreparedData, model_options: dict, dataset_info: dict, model_name: str = "ccvae") -> torch.nn.Module:
+    """A fresh model (CCVAE by default) whose p(y) is the label frequency in the labelled
+    training rows; `model_options` as in `models.config_fields`."""
+    model_class, config_class, _ = MODELS[check_name(model_name)]
+    config = config_class(
         label_names=data.label_names,
         label_frequencies=label_frequencies(data.train),
         image_shape=data.image_shape,
         dataset=dataset_info,
-        **model_options,
+        **config_fields(model_name, model_options, len(data.label_names)),
     )
-    return CCVAE(config)
+    return model_class(config)

@@ -50,6 +50,9 @@ class FakeModel(nn.Module):
     def decode(self, z_c, z_s):
         return torch.stack([(z_c[..., 0] + 4) / 8, z_s], dim=1).unsqueeze(1)
 
+    # The manipulations the measures run, as the CCVAE does them from encode, decode and p(z_c | y).
+    reconstruct, swap, generate, intervene = CCVAE.reconstruct, CCVAE.swap, CCVAE.generate, CCVAE.intervene
+
 
 def fake_split(n=40, seed=0):
     g = torch.Generator().manual_seed(seed)

@@ -59,12 +59,6 @@ def label_probs(config) -> torch.Tensor:
     return torch.tensor(config.label_frequencies).clamp(1e-4, 1 - 1e-4)
 
 
-def standard_normal(shape, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """N(0, 1) draws on `like`'s device and dtype, from `generator` when given."""
-    device = generator.device if generator is not None else like.device
-    return torch.randn(shape, generator=generator, device=device, dtype=like.dtype).to(like.device)
-
-
 # Traces ---------------------------------------------------------------------------------------
 
 

@@ -15,7 +15,6 @@ classifier is not part of the bound, unlike CCVAE's q(y | x), which falls out of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
 
 import pyro
 import pyro.distributions as dist
@@ -25,7 +24,7 @@ from pyro.infer import config_enumerate
 from torch.distributions import kl_divergence
 
 from ..model import CCVAE, CCVAEConfig
-from ._common import RowwiseELBO, row_sum, site_log_prob, standard_normal, traces
+from ._common import RowwiseELBO, row_sum, site_log_prob, traces
 
 
 @dataclass
@@ -35,13 +34,12 @@ class DIVAConfig(CCVAEConfig):
 
 class DIVA(CCVAE):
     """Modified DIVA (App. C.4) as a Pyro model/guide pair: `CCVAE`'s program under the name
-    "diva", and everything else of `CCVAE` (encode, decode, predict_proba, q_y, ...).
+    "diva", and everything else of `CCVAE` (encode, decode, predict_proba, q_y, reconstruct,
+    generate, intervene, swap, ...).
 
     `supports`: everything, as the paper notes (footnote 2: DIVA can perform the same tasks as
     CCVAE with the suggested modifications). The functions of `manipulate` and `metrics`
     written for CCVAE work on it unchanged."""
-
-    supports = {"intervene": True, "traverse": True, "swap": True, "conditional_generation": True}
 
     def model(self, x: torch.Tensor | None, y: torch.Tensor, mask: torch.Tensor):
         """p(y) p_psi(z_c | y) p(z_s) p_theta(x | z), as `CCVAE.model`."""
@@ -71,34 +69,6 @@ class DIVA(CCVAE):
                 with poutine.mask(mask=~mask):
                     pyro.sample("y_unobserved", self.q_y(z_c))  # [B, L]
             pyro.sample("z_s", dist.Normal(loc_s.unsqueeze(1), scale_s.unsqueeze(1)).to_event(1))
-
-    # Manipulations, with the same meaning as for the other baselines --------------------------
-
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(*self.encode(x))
-
-    def generate(self, y: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Pixel means for labels y [B, L] (0/1): z_c ~ p_psi(z_c | y), z_s ~ N(0, I)."""
-        loc, scale = self.conditional_prior(y)
-        z_c = loc + scale * standard_normal(loc.shape, loc, generator)
-        z_s = standard_normal((y.shape[0], self.config.z_s_dim), loc, generator)
-        return self.decode(z_c, z_s)
-
-    def intervene(self, x: torch.Tensor, values: Mapping[int, float]) -> torch.Tensor:
-        """Reconstructions of x with z_c^i set to the mean of p_psi(z_c^i | y_i = values[i])."""
-        z_c, z_s = self.encode(x)
-        z_c = z_c.clone()
-        y = torch.zeros(z_c.shape[:-1], dtype=z_c.dtype, device=z_c.device)
-        for index, value in values.items():
-            y[:, index] = value
-        loc, _ = self.conditional_prior(y)
-        for index in values:
-            z_c[:, index] = loc[:, index]
-        return self.decode(z_c, z_s)
-
-    def swap(self, sources: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """The sources' z_c decoded with the targets' z_s (a characteristic swap, Fig. 6)."""
-        return self.decode(self.encode(sources)[0], self.encode(targets)[1])
 
 
 class DIVA_ELBO(RowwiseELBO):

@@ -35,9 +35,9 @@ import torch.nn.functional as F
 from pyro import poutine
 from torch import nn
 
-from ..networks import Decoder
+from ..networks import Decoder, standard_normal
 from ._common import BaselineConfig, RowwiseELBO, conv_body, label_probs, likelihood, replay_values
-from ._common import row_sum, site_log_prob, standard_normal, traces
+from ._common import row_sum, site_log_prob, traces
 
 UNSUP_BOUNDS = ("sample", "enumerate")
 MAX_ENUMERATED_LABELS = 10  # "enumerate" runs the networks on 2^L copies of the batch
@@ -139,10 +139,11 @@ class M2(nn.Module):
         z = standard_normal((y.shape[0], self.config.z_dim), y, generator)
         return self._decode(y, z)
 
-    def intervene(self, x: torch.Tensor, values: Mapping[int, float]) -> torch.Tensor:
-        """Reconstructions of x with label i switched to values[i] in the decoder input."""
+    def intervene(self, x: torch.Tensor, values: Mapping[int, float | torch.Tensor]) -> torch.Tensor:
+        """Reconstructions of x with label i switched to values[i] (a 0/1 number or a per-image
+        tensor [B]) in the decoder input."""
         y_hat, z = self.encode(x)
-        y_hat = y_hat.clone()
+        y_hat = y_hat.squeeze(-1).clone()  # [B, L]
         for index, value in values.items():
             y_hat[:, index] = value
         return self.decode(y_hat, z)

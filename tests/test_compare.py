@@ -1,0 +1,154 @@
+"""The baselines through the training and evaluation path: `fit --model`, `evaluate`, resume,
+the manipulation commands' not-supported errors, and `compare` with its table."""
+
+import json
+import shutil
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from cli.main import cli
+from pyro_ccvae.baselines import DIVA, M2, MVAE
+from pyro_ccvae.checkpoint import load_model
+from pyro_ccvae.datasets import read_dataset
+from pyro_ccvae.model import CCVAE
+from pyro_ccvae.oracle import fit_oracle, save_oracle
+
+from .helpers import tiny_synthfaces
+
+FAST = ["--epochs", "1", "--batch-size", "32", "--z-s-dim", "4", "--device", "cpu"]
+CLASSES = {"ccvae": CCVAE, "m2": M2, "diva": DIVA, "mvae": MVAE}
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def one_line_error(result, code: int, message: str) -> None:
+    assert result.exit_code == code, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in result.output, result.output
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return tiny_synthfaces(tmp_path_factory.mktemp("data"), 200, 16)
+
+
+@pytest.fixture(scope="module")
+def runs(data, tmp_path_factory):
+    """One run folder per baseline, fitted through the CLI."""
+    folder = tmp_path_factory.mktemp("runs")
+    for name in ("m2", "diva", "mvae"):
+        result = run("fit", "--model", name, "--dataset", data, "--out", folder / name, *FAST)
+        assert result.exit_code == 0, result.output
+    return folder
+
+
+@pytest.mark.parametrize("name", ["m2", "diva", "mvae"])
+def test_a_fitted_baseline_loads_as_its_class_and_evaluates(runs, name):
+    config = json.loads((runs / name / "config.json").read_text())
+    assert config["model_name"] == name
+    assert type(load_model(runs / name)) is CLASSES[name]
+    result = run("evaluate", "--run", runs / name, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["model"] == name and 0 <= report["accuracy"] <= 1 and report["reconstruction_error"] > 0
+    if name == "diva":  # per-label characteristic latents: the ground-truth metrics apply
+        assert report["ground_truth"]["leakage"]["per_label"] and not report["not_supported"]
+    else:
+        assert report["ground_truth"] is None and "no per-label characteristic latents" in report["not_supported"]["ground_truth"]
+
+
+def test_baseline_accuracy_is_predict_proba_on_the_test_split(runs, data):
+    report = json.loads(run("evaluate", "--run", runs / "m2", "--json").output)
+    dataset = read_dataset(data)
+    test = dataset.split == 2
+    with torch.no_grad():
+        probs = load_model(runs / "m2").predict_proba(torch.from_numpy(dataset.images[test]).float() / 255).numpy()
+    per_label = ((probs > 0.5) == (dataset.labels[test] > 0.5)).mean(0)
+    assert report["per_label"] == pytest.approx(dict(zip(dataset.label_names, per_label)), abs=1e-6)
+    assert report["accuracy"] == pytest.approx(per_label.mean(), abs=1e-6)
+    text = run("evaluate", "--run", runs / "m2").output
+    assert "ground-truth metrics: n/a (M2 has no per-label characteristic latents" in text
+
+
+def test_a_baseline_run_resumes(runs, tmp_path):
+    run_dir = tmp_path / "mvae"
+    shutil.copytree(runs / "mvae", run_dir)
+    result = run("fit", "--resume", run_dir, "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["epoch"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["epoch"] == 2
+    assert type(load_model(run_dir)) is MVAE
+
+
+def test_a_run_without_a_model_name_is_a_ccvae(runs, tmp_path, data):
+    result = run("fit", "--dataset", data, "--out", tmp_path / "run", "--classifier-samples", "4", *FAST)
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config.pop("model_name") == "ccvae"
+    (tmp_path / "run" / "config.json").write_text(json.dumps(config))  # as written before the baselines
+    assert type(load_model(tmp_path / "run")) is CCVAE
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["traverse", "--label", "Smiling"],
+         "M2 has no per-label characteristic latents, so there is no traversal of a label's characteristic (as in the paper)"),
+        (["diversity", "--label", "Smiling=1"], "M2 has no per-label characteristic latents, so there are no draws"),
+    ],
+)  # fmt: skip
+def test_manipulations_m2_cannot_do_are_one_line_errors(runs, tmp_path, args, message):
+    result = run(args[0], "--run", runs / "m2", *args[1:], "--out", tmp_path / "x.png")
+    one_line_error(result, 2, message)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_manipulations_m2_can_do_write_images(runs, tmp_path):
+    assert run("swap", "--run", runs / "m2", "--indices", "0,1", "--out", tmp_path / "s.png").exit_code == 0
+    assert run("intervene", "--run", runs / "m2", "--indices", "0", "--out", tmp_path / "i.png").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["compare", "--models", "ccvae,foo"], "unknown model 'foo'; valid models: ccvae, m2, diva, mvae"),
+        (["compare", "--classical", "xgboost"], "unknown classical classifier(s) xgboost"),
+        (["fit", "--model", "m2", "--alpha", "1", "--classifier-samples", "4"], "--classifier-samples applies to ccvae only"),
+        (["fit", "--alpha", "3"], "--alpha applies to m2, diva only"),
+    ],
+)
+def test_unknown_models_and_misplaced_options_are_usage_errors(data, tmp_path, args, message):
+    result = run(*args, "--dataset", data, "--out", tmp_path / "out", "--epochs", "1")
+    one_line_error(result, 2, message)
+    assert not (tmp_path / "out").exists()
+
+
+def test_compare_writes_one_table_as_markdown_and_json(data, tmp_path):
+    oracle = save_oracle(fit_oracle(read_dataset(data), epochs=1), tmp_path / "oracle")
+    out = tmp_path / "cmp"
+    args = ["compare", "--dataset", data, "--models", "ccvae,m2", "--epochs", "1", "--batch-size", "32",
+            "--out", out, "--oracle", oracle, "--classical", "logreg", "--samples", "20", "--device", "cpu"]  # fmt: skip
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report == json.loads((out / "comparison.json").read_text())
+    assert set(report) == {"models", "classical", "settings"} and list(report["models"]) == ["ccvae", "m2"]
+    columns = ["accuracy", "swap_score", "conditional_generation_accuracy", "reconstruction_error"]
+    for name, row in report["models"].items():
+        assert set(row) == {*columns, "notes", "run"} and all(isinstance(row[c], float) for c in columns)
+        assert type(load_model(out / name)) is CLASSES[name]
+    assert 0 <= report["classical"]["logreg"]["accuracy"] <= 1
+    assert report["settings"]["sup_fraction"] == 0.2 and report["settings"]["seed"] == 0
+
+    lines = (out / "comparison.md").read_text().splitlines()
+    table = {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines if line.startswith("| "))}
+    assert list(table) == ["model", "CCVAE", "M2", "logreg (classical)"]
+    for name, display in (("ccvae", "CCVAE"), ("m2", "M2")):
+        assert table[display] == [f"{report['models'][name][c]:.4f}" for c in columns]
+    assert table["logreg (classical)"] == [f"{report['classical']['logreg']['accuracy']:.4f}", "n/a", "n/a", "n/a"]
+
+    one_line_error(run(*args), 2, "already holds runs of ccvae, m2; choose another --out or pass --force")
