@@ -40,7 +40,42 @@ from pyro.poutine.util import site_is_subsample
 UNSUP_BOUNDS = ("sample", "enumerate", "marginal")
 
 
-class CCVAE_ELBO(ELBO):
+class RowwiseELBO(ELBO):
+    """A Pyro ELBO defined by `row_bounds(model, guide, x, y, mask) -> (value, surrogate)`, both
+    [B]: `value` is the per-row objective (a bound, plus any classifier term), `surrogate` has
+    the same value and a gradient that is an unbiased estimate of the objective's gradient.
+
+    Implements both `loss_and_grads` (used by `SVI.step`) and `differentiable_loss` (used with
+    torch optimizers and `ELBOModule`); `CCVAE_ELBO` and the baselines' objectives build on it."""
+
+    def __init__(self, num_particles: int = 1):
+        super().__init__(num_particles=num_particles, max_plate_nesting=2)
+
+    def row_bounds(self, model, guide, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def _get_trace(self, model, guide, args, kwargs):
+        raise NotImplementedError(f"{type(self).__name__} builds its traces in row_bounds")
+
+    def differentiable_loss(self, model, guide, *args, **kwargs) -> torch.Tensor:
+        """Minus the objective summed over rows, averaged over particles."""
+        loss = 0.0
+        for _ in range(self.num_particles):
+            _, surrogate = self.row_bounds(model, guide, *args, **kwargs)
+            loss = loss - surrogate.sum() / self.num_particles
+        return loss
+
+    def loss(self, model, guide, *args, **kwargs) -> float:
+        with torch.no_grad():
+            return self.differentiable_loss(model, guide, *args, **kwargs).item()
+
+    def loss_and_grads(self, model, guide, *args, **kwargs) -> float:
+        loss = self.differentiable_loss(model, guide, *args, **kwargs)
+        loss.backward(retain_graph=self.retain_graph)
+        return loss.item()
+
+
+class CCVAE_ELBO(RowwiseELBO):
     """The CCVAE bound: eq. (4) for labelled rows, eq. (5) for unlabelled ones, eq. (6) summed.
 
     :param q_y: the classifier q(y | z_c) as a function of z_c (e.g. `CCVAE.q_y`); eq. (4)
@@ -60,7 +95,7 @@ class CCVAE_ELBO(ELBO):
             raise ValueError(f"unsup_bound must be one of {', '.join(UNSUP_BOUNDS)}, got {unsup_bound!r}")
         if num_classifier_samples < 1:
             raise ValueError("num_classifier_samples must be at least 1")
-        super().__init__(num_particles=num_particles, max_plate_nesting=2)
+        super().__init__(num_particles=num_particles)
         self.q_y = q_y
         self.num_classifier_samples = num_classifier_samples
         self.unsup_bound = unsup_bound
@@ -120,27 +155,6 @@ class CCVAE_ELBO(ELBO):
 
         bound = weight * bracket + log_q_yo_x + log_p_yo  # eq. (4) / (5), per row
         return bound, bound + score
-
-    def _get_trace(self, model, guide, args, kwargs):
-        raise NotImplementedError("CCVAE_ELBO builds its traces in row_bounds")
-
-    def differentiable_loss(self, model, guide, *args, **kwargs) -> torch.Tensor:
-        """Minus the bound summed over rows (eq. 6), averaged over particles; its gradient is
-        the bound's gradient (the surrogate's extra terms have value zero)."""
-        loss = 0.0
-        for _ in range(self.num_particles):
-            _, surrogate = self.row_bounds(model, guide, *args, **kwargs)
-            loss = loss - surrogate.sum() / self.num_particles
-        return loss
-
-    def loss(self, model, guide, *args, **kwargs) -> float:
-        with torch.no_grad():
-            return self.differentiable_loss(model, guide, *args, **kwargs).item()
-
-    def loss_and_grads(self, model, guide, *args, **kwargs) -> float:
-        loss = self.differentiable_loss(model, guide, *args, **kwargs)
-        loss.backward(retain_graph=self.retain_graph)
-        return loss.item()
 
 
 def _is_label_site(name: str) -> bool:

@@ -72,6 +72,7 @@ class CCVAEConfig:
 class CCVAE(nn.Module):
     # What the manipulations below allow; the baselines (baselines/) say what theirs allow.
     supports = {"intervene": True, "traverse": True, "swap": True, "conditional_generation": True}
+    module_name = "ccvae"  # the parameters' prefix in Pyro's param store
 
     def __init__(self, config: CCVAEConfig):
         super().__init__()
@@ -110,7 +111,7 @@ class CCVAE(nn.Module):
         x: [B, C, S, S] in [0, 1], or None to generate; y: [B, L] float (any value where masked);
         mask: [B, L] bool, True where y_i is observed.
         """
-        pyro.module("ccvae", self)
+        pyro.module(self.module_name, self)
         batch, num_labels = mask.shape
         with pyro.plate("data", batch, dim=-2):
             with pyro.plate("labels", num_labels, dim=-1):
@@ -126,7 +127,7 @@ class CCVAE(nn.Module):
 
     def guide(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor):
         """q_phi(z | x) q_phi(y | z_c), sampling only the labels that are not observed."""
-        pyro.module("ccvae", self)
+        pyro.module(self.module_name, self)
         batch, num_labels = mask.shape
         loc, scale = self.encoder(x)  # [B, m] each
         loc_c, loc_s = self.split_z(loc)

@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from pyro import poutine
-from pyro.infer.elbo import ELBO
 from pyro.poutine.util import site_is_subsample
 from torch import nn
 
@@ -101,36 +100,3 @@ def row_sum(values: torch.Tensor, batch: int) -> torch.Tensor:
 # The loss class ---------------------------------------------------------------------------------
 
 
-class RowwiseELBO(ELBO):
-    """A Pyro ELBO defined by `row_bounds(model, guide, x, y, mask) -> (value, surrogate)`, both
-    [B]: `value` is the per-row objective (a bound, plus any classifier term), `surrogate` has
-    the same value and a gradient that is an unbiased estimate of the objective's gradient.
-
-    Implements both `loss_and_grads` (used by `SVI.step`) and `differentiable_loss` (used with
-    torch optimizers), as `elbo.CCVAE_ELBO` does."""
-
-    def __init__(self, num_particles: int = 1):
-        super().__init__(num_particles=num_particles, max_plate_nesting=2)
-
-    def row_bounds(self, model, guide, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
-        raise NotImplementedError
-
-    def _get_trace(self, model, guide, args, kwargs):
-        raise NotImplementedError(f"{type(self).__name__} builds its traces in row_bounds")
-
-    def differentiable_loss(self, model, guide, *args, **kwargs) -> torch.Tensor:
-        """Minus the objective summed over rows, averaged over particles."""
-        loss = 0.0
-        for _ in range(self.num_particles):
-            _, surrogate = self.row_bounds(model, guide, *args, **kwargs)
-            loss = loss - surrogate.sum() / self.num_particles
-        return loss
-
-    def loss(self, model, guide, *args, **kwargs) -> float:
-        with torch.no_grad():
-            return self.differentiable_loss(model, guide, *args, **kwargs).item()
-
-    def loss_and_grads(self, model, guide, *args, **kwargs) -> float:
-        loss = self.differentiable_loss(model, guide, *args, **kwargs)
-        loss.backward(retain_graph=self.retain_graph)
-        return loss.item()

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pyro
-import pyro.distributions as dist
 import torch
 from pyro import poutine
 from pyro.infer import config_enumerate
 from torch.distributions import kl_divergence
 
+from ..elbo import RowwiseELBO
 from ..model import CCVAE, CCVAEConfig
-from ._common import RowwiseELBO, row_sum, site_log_prob, traces
+from ._common import row_sum, site_log_prob, traces
 
 
 @dataclass
@@ -41,34 +40,7 @@ class DIVA(CCVAE):
     CCVAE with the suggested modifications). The functions of `manipulate` and `metrics`
     written for CCVAE work on it unchanged."""
 
-    def model(self, x: torch.Tensor | None, y: torch.Tensor, mask: torch.Tensor):
-        """p(y) p_psi(z_c | y) p(z_s) p_theta(x | z), as `CCVAE.model`."""
-        pyro.module("diva", self)
-        batch, num_labels = mask.shape
-        with pyro.plate("data", batch, dim=-2):
-            with pyro.plate("labels", num_labels, dim=-1):
-                y = pyro.sample("y", dist.Bernoulli(self.label_probs), obs=y, obs_mask=mask)  # [B, L]
-                loc, scale = self.conditional_prior(y)  # [B, L, d]
-                z_c = pyro.sample("z_c", dist.Normal(loc, scale).to_event(1))  # [B, L, d]
-            zeros = z_c.new_zeros(batch, 1, self.config.z_s_dim)
-            z_s = pyro.sample("z_s", dist.Normal(zeros, 1.0).to_event(1))  # [B, 1, m_s]
-            pixel_means = self.decode(z_c, z_s.squeeze(1))  # [B, C, S, S]
-            x = None if x is None else x.unsqueeze(1)
-            pyro.sample("x", self.likelihood(pixel_means.unsqueeze(1)).to_event(3), obs=x)
-
-    def guide(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor):
-        """q_phi(z | x) q_phi(y | z_c), sampling only the labels that are not observed."""
-        pyro.module("diva", self)
-        batch, num_labels = mask.shape
-        loc, scale = self.encoder(x)  # [B, m] each
-        loc_c, loc_s = self.split_z(loc)
-        scale_c, scale_s = self.split_z(scale)
-        with pyro.plate("data", batch, dim=-2):
-            with pyro.plate("labels", num_labels, dim=-1):
-                z_c = pyro.sample("z_c", dist.Normal(loc_c, scale_c).to_event(1))  # [B, L, d]
-                with poutine.mask(mask=~mask):
-                    pyro.sample("y_unobserved", self.q_y(z_c))  # [B, L]
-            pyro.sample("z_s", dist.Normal(loc_s.unsqueeze(1), scale_s.unsqueeze(1)).to_event(1))
+    module_name = "diva"
 
 
 class DIVA_ELBO(RowwiseELBO):

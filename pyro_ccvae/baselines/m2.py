@@ -35,8 +35,9 @@ import torch.nn.functional as F
 from pyro import poutine
 from torch import nn
 
+from ..elbo import RowwiseELBO
 from ..networks import Decoder, standard_normal
-from ._common import BaselineConfig, RowwiseELBO, conv_body, label_probs, likelihood, replay_values
+from ._common import BaselineConfig, conv_body, label_probs, likelihood, replay_values
 from ._common import row_sum, site_log_prob, traces
 
 UNSUP_BOUNDS = ("sample", "enumerate")

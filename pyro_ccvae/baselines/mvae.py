@@ -38,8 +38,9 @@ import torch.nn.functional as F
 from pyro import poutine
 from torch import nn
 
+from ..elbo import RowwiseELBO
 from ..networks import Decoder, Encoder, standard_normal
-from ._common import BaselineConfig, RowwiseELBO, label_probs, likelihood, row_sum, sample_sites
+from ._common import BaselineConfig, label_probs, likelihood, row_sum, sample_sites
 from ._common import site_log_prob, traces
 
 
