@@ -120,8 +120,8 @@ class CCVAE_ELBO(RowwiseELBO):
         y_u = g["y_unobserved"]["value"]  # [B, L] drawn, or [2, 1, 1] enumerated
 
         # Sites outside the label part (x, z_s, ...): log p - log q as in Trace_ELBO.
-        rest = sum(_row_sum(_log_prob(m[n]), batch) for n in _other_sites(m))
-        rest = rest - sum(_row_sum(_log_prob(g[n]), batch) for n in _other_sites(g))
+        rest = sum(row_sum(site_log_prob(m[n]), batch) for n in _other_sites(m))
+        rest = rest - sum(row_sum(site_log_prob(g[n]), batch) for n in _other_sites(g))
 
         log_q_zc = q_zc.log_prob(z_c)  # [B, L]
         log_p_zc = m["z_c"]["fn"].log_prob(z_c)  # [B, L], or [2, B, L] over y_u's values
@@ -141,8 +141,8 @@ class CCVAE_ELBO(RowwiseELBO):
             latent_part = joint_u - log_q_u
             # Score-function term for the discrete draw, with value zero.
             score_terms = (1 - obs) * log_q_u * latent_part.detach()
-            score = _row_sum(score_terms - score_terms.detach(), batch)
-        bracket = rest + _row_sum(observed_part + (1 - obs) * latent_part - log_q_zc, batch)
+            score = row_sum(score_terms - score_terms.detach(), batch)
+        bracket = rest + row_sum(observed_part + (1 - obs) * latent_part - log_q_zc, batch)
 
         # q(y_o | x) from k draws of the guide's own q(z_c | x): no second encoder pass (eq. 4).
         z_c_draws = q_zc.rsample((self.num_classifier_samples,))  # [k, B, L, d]
@@ -172,13 +172,14 @@ def _other_sites(nodes) -> list[str]:
     ]
 
 
-def _log_prob(site) -> torch.Tensor:
+def site_log_prob(site) -> torch.Tensor:
+    """log_prob of a site's value, times the site's mask (poutine.mask / obs_mask) if any."""
     log_prob = site["fn"].log_prob(site["value"])
     if site.get("mask") is not None:
         log_prob = log_prob * site["mask"]
     return log_prob
 
 
-def _row_sum(values: torch.Tensor, batch: int) -> torch.Tensor:
+def row_sum(values: torch.Tensor, batch: int) -> torch.Tensor:
     """Sums everything but the leading row dimension: [B, ...] -> [B]."""
     return values.reshape(batch, -1).sum(-1)

@@ -84,19 +84,6 @@ def sample_sites(nodes) -> list[str]:
     ]
 
 
-def site_log_prob(site) -> torch.Tensor:
-    """log_prob of a site's value, times the site's mask (poutine.mask / obs_mask) if any."""
-    log_prob = site["fn"].log_prob(site["value"])
-    if site.get("mask") is not None:
-        log_prob = log_prob * site["mask"]
-    return log_prob
-
-
-def row_sum(values: torch.Tensor, batch: int) -> torch.Tensor:
-    """Sums everything but the leading row dimension: [B, ...] -> [B]."""
-    return values.reshape(batch, -1).sum(-1)
-
-
 # The loss class ---------------------------------------------------------------------------------
 
 

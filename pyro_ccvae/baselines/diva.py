@@ -21,9 +21,9 @@ from pyro import poutine
 from pyro.infer import config_enumerate
 from torch.distributions import kl_divergence
 
-from ..elbo import RowwiseELBO
+from ..elbo import RowwiseELBO, row_sum, site_log_prob
 from ..model import CCVAE, CCVAEConfig
-from ._common import row_sum, site_log_prob, traces
+from ._common import traces
 
 
 @dataclass

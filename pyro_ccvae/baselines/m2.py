@@ -35,10 +35,10 @@ import torch.nn.functional as F
 from pyro import poutine
 from torch import nn
 
-from ..elbo import RowwiseELBO
+from ..elbo import RowwiseELBO, row_sum, site_log_prob
 from ..networks import Decoder, standard_normal
 from ._common import BaselineConfig, conv_body, label_probs, likelihood, replay_values
-from ._common import row_sum, site_log_prob, traces
+from ._common import traces
 
 UNSUP_BOUNDS = ("sample", "enumerate")
 MAX_ENUMERATED_LABELS = 10  # "enumerate" runs the networks on 2^L copies of the batch

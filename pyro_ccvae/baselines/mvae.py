@@ -38,10 +38,10 @@ import torch.nn.functional as F
 from pyro import poutine
 from torch import nn
 
-from ..elbo import RowwiseELBO
+from ..elbo import RowwiseELBO, row_sum, site_log_prob
 from ..networks import Decoder, Encoder, standard_normal
-from ._common import BaselineConfig, label_probs, likelihood, row_sum, sample_sites
-from ._common import site_log_prob, traces
+from ._common import BaselineConfig, label_probs, likelihood, sample_sites
+from ._common import traces
 
 
 @dataclass
