@@ -15,7 +15,7 @@ from tqdm import tqdm
 from pyro_ccvae.datasets import PREPARED, data_dir
 from pyro_ccvae.datasets.celeba import prepare_celeba
 from pyro_ccvae.datasets.chexpert import prepare_chexpert
-from pyro_ccvae.datasets.h5format import SPLITS, DatasetError
+from pyro_ccvae.datasets.h5format import REQUIRED, SPLITS, DatasetError, read_strings
 from pyro_ccvae.datasets.idx import prepare_fashion_mnist, prepare_mnist
 from pyro_ccvae.datasets.synthfaces import cached_synthfaces
 
@@ -139,23 +139,19 @@ def info(file):
         raise click.ClickException(str(e)) from None
 
 
-def _strings(dataset) -> list[str]:
-    return [s.decode() if isinstance(s, bytes) else str(s) for s in dataset[()]]
-
-
 def describe(path: Path) -> list[str]:
     """Lines describing a data file, read without loading its images."""
     if not path.is_file():
         raise DatasetError(f"no data file at {path}")
     try:
         with h5py.File(path, "r") as f:
-            missing = [k for k in ("images", "labels", "label_names", "split") if k not in f]
+            missing = [k for k in REQUIRED if k not in f]
             if missing:
                 raise DatasetError(f"{path} is not a pyro-ccvae data file (missing {', '.join(missing)})")
-            names = _strings(f["label_names"])
-            kinds = _strings(f["label_kinds"]) if "label_kinds" in f else ["binary"] * len(names)
+            names = list(read_strings(f["label_names"]))
+            kinds = list(read_strings(f["label_kinds"])) if "label_kinds" in f else ["binary"] * len(names)
             labels, split, shape = f["labels"][()], f["split"][()], f["images"].shape
-            factors = _strings(f["factor_names"]) if "factor_names" in f else []
+            factors = list(read_strings(f["factor_names"])) if "factor_names" in f else []
             attrs = {k: f.attrs.get(k, "") for k in ("name", "description", "default_labels", "label_classes")}
     except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:  # what h5py raises for corruption
         raise DatasetError(f"cannot read {path} as a pyro-ccvae data file ({e})") from None

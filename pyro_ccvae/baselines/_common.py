@@ -10,7 +10,7 @@ from pyro import poutine
 from pyro.poutine.util import site_is_subsample
 from torch import nn
 
-from ..model import LIKELIHOODS
+from ..model import LIKELIHOODS, CCVAEConfig
 from ..networks import Encoder
 
 
@@ -25,14 +25,7 @@ class BaselineConfig:
     likelihood_scale: float = 1.0  # its scale; the paper uses Laplace with scale 1
     dataset: dict = field(default_factory=dict)  # where the data came from (name, file, seed)
 
-    def __post_init__(self):
-        self.image_shape = tuple(self.image_shape)
-        if len(self.label_frequencies) != len(self.label_names):
-            raise ValueError("need one label frequency per label name")
-        if self.likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}")
-        if self.likelihood_scale <= 0:
-            raise ValueError("likelihood_scale must be positive")
+    __post_init__ = CCVAEConfig.__post_init__  # the same checks as the CCVAE's config
 
     @property
     def num_labels(self) -> int:

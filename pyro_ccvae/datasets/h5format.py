@@ -31,6 +31,7 @@ FORMAT_VERSION = 1
 SPLITS = {"train": 0, "valid": 1, "test": 2}
 LABEL_KINDS = ("binary", "categorical", "continuous")
 _STR = h5py.string_dtype("utf-8")
+REQUIRED = ("images", "labels", "label_names", "split")  # datasets every file has
 _CORE_ATTRS = ("format_version", "name", "description", "default_labels", "label_classes")
 
 
@@ -191,7 +192,8 @@ def write_dataset(path: str | os.PathLike, data: ImageDataset) -> None:
         writer.write(0, data.images, data.labels, data.split, data.factors)
 
 
-def _strings(dataset) -> tuple[str, ...]:
+def read_strings(dataset) -> tuple[str, ...]:
+    """An HDF5 dataset of utf-8 strings as Python strings."""
     return tuple(s.decode() if isinstance(s, bytes) else str(s) for s in dataset[()])
 
 
@@ -202,7 +204,7 @@ def read_dataset(path: str | os.PathLike) -> ImageDataset:
         raise DatasetError(f"no data file at {path}")
     try:
         with h5py.File(path, "r") as f:
-            missing = [k for k in ("images", "labels", "label_names", "split") if k not in f]
+            missing = [k for k in REQUIRED if k not in f]
             if missing:
                 raise DatasetError(
                     f"{path} is not a pyro-ccvae data file (missing {', '.join(missing)}); "
@@ -214,15 +216,15 @@ def read_dataset(path: str | os.PathLike) -> ImageDataset:
                     f"{path} has format version {version}; this pyro-ccvae reads up to "
                     f"{FORMAT_VERSION}: upgrade pyro-ccvae"
                 )
-            label_names = _strings(f["label_names"])
+            label_names = read_strings(f["label_names"])
             data = ImageDataset(
                 images=f["images"][()],
                 labels=f["labels"][()].astype(np.float32),
                 label_names=label_names,
                 split=f["split"][()].astype(np.uint8),
-                label_kinds=_strings(f["label_kinds"]) if "label_kinds" in f else (),
+                label_kinds=read_strings(f["label_kinds"]) if "label_kinds" in f else (),
                 factors=f["factors"][()].astype(np.float32) if "factors" in f else None,
-                factor_names=_strings(f["factor_names"]) if "factor_names" in f else (),
+                factor_names=read_strings(f["factor_names"]) if "factor_names" in f else (),
                 name=str(f.attrs.get("name", path.stem)),
                 description=str(f.attrs.get("description", "")),
                 default_labels=tuple(json.loads(f.attrs.get("default_labels", "[]"))),
