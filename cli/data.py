@@ -17,7 +17,7 @@ from pyro_ccvae.datasets.celeba import prepare_celeba
 from pyro_ccvae.datasets.chexpert import prepare_chexpert
 from pyro_ccvae.datasets.h5format import REQUIRED, SPLITS, DatasetError, read_strings
 from pyro_ccvae.datasets.idx import prepare_fashion_mnist, prepare_mnist
-from pyro_ccvae.datasets.synthfaces import cached_synthfaces
+from pyro_ccvae.datasets.synthfaces import VARIANTS, cached_synthfaces
 
 # kind -> (library function, default image side, whether it decodes with worker processes)
 _PREPARERS = {
@@ -117,13 +117,16 @@ def _correlation(ctx, param, value):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the drawing.")
 @click.option("--size", type=click.Choice(["16", "32", "64", "128"]), default="64", show_default=True, help="Image side.")
 @click.option("--correlate", default=None, callback=_correlation, metavar="A,B,RHO",
-              help="Draw labels A and B with Pearson correlation RHO (marginals kept), e.g. Smiling,Mustache,0.6.")
+              help="Draw binary labels A and B with Pearson correlation RHO (marginals kept), e.g. Smiling,Mustache,0.6.")
+@click.option("--variant", type=click.Choice(list(VARIANTS)), default="binary", show_default=True,
+              help="binary: nine binary labels; mixed: eight binary labels, a categorical Hair "
+              "(black, brown, blond, red, grey) and a continuous Age in years (20 to 80).")
 @click.option("--data-dir", "data_folder", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder to write into (default: $PYRO_CCVAE_DATA, else ./data).")
-def synthfaces(num_images, seed, size, correlate, data_folder):
+def synthfaces(num_images, seed, size, correlate, variant, data_folder):
     """Generate (or find) a synthfaces file with chosen options; prints its path for --dataset."""
     try:
-        path = cached_synthfaces(data_dir(data_folder), num_images, seed, int(size), correlate)
+        path = cached_synthfaces(data_dir(data_folder), num_images, seed, int(size), correlate, variant)
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     click.echo(str(path))

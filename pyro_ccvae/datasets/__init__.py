@@ -20,7 +20,7 @@ PREPARED = {
     "mnist": ("mnist.h5", "pyro-ccvae data prepare mnist --source DIR"),
     "fashion-mnist": ("fashion-mnist.h5", "pyro-ccvae data prepare fashion-mnist --source DIR"),
 }
-BUILT_IN = ("synthfaces",)
+BUILT_IN = ("synthfaces", "synthfaces-mixed")  # generated on first use (20000 images, 64x64, seed 0)
 
 
 class UnknownDataset(DatasetError):
@@ -35,10 +35,11 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
 def resolve_dataset(name_or_path: str, folder: str | os.PathLike | None = None) -> Path:
     """The HDF5 file for a data set name or path, generating the built-in one if needed."""
     folder = data_dir(folder)
-    if name_or_path == "synthfaces":
+    if name_or_path in BUILT_IN:
         from .synthfaces import cached_synthfaces
 
-        return cached_synthfaces(folder)
+        variant = "mixed" if name_or_path == "synthfaces-mixed" else "binary"
+        return cached_synthfaces(folder, variant=variant)
     if name_or_path in PREPARED:
         file_name, command = PREPARED[name_or_path]
         path = folder / file_name
