@@ -47,7 +47,7 @@ def bench(dataset, image_size, num_labels, num_images, data_dir, batch_size, ste
             data = split_tensors(loaded, "train", device)
             names = list(loaded.label_names)
     torch.manual_seed(0)
-    config = CCVAEConfig(label_names=names, label_frequencies=[0.5] * len(names), image_shape=tuple(data.images.shape[1:]))
+    config = CCVAEConfig(label_names=names, label_priors=[0.5] * len(names), image_shape=tuple(data.images.shape[1:]))
     result = benchmark(CCVAE(config).to(device), data, batch_size, steps, warmup, classifier_samples)
     if as_json:
         click.echo(json.dumps(result))

@@ -27,8 +27,8 @@ from .common import device_option, user_errors
 @device_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def evaluate(run_dir, dataset, oracle_dir, figure, samples, seed, device, as_json):
-    """Test-set accuracy per label (the model's predict_proba; for the CCVAE q(y|z_c) at the mean
-    of q(z_c|x)) and reconstruction error; with --oracle the paper's swap, generation and
+    """Test-set accuracy per binary or categorical label, MAE and R^2 per continuous label (the
+    model's predictions; for the CCVAE q(y|z_c) at the mean of q(z_c|x)) and reconstruction error; with --oracle the paper's swap, generation and
     intervention metrics; on data with ground-truth factors (synthfaces) characteristic
     tracking, leakage and nuisance R^2. Works for every model `fit --model` trains; a measure a
     model cannot take is n/a (null in --json), with the reason."""
@@ -49,10 +49,14 @@ def _number(value) -> str:
 
 
 def _print_table(result: dict) -> None:
-    width = max(map(len, result["per_label"]))
+    width = max(map(len, [*result["per_label"], *result["regression"], "mean"]))
     for name, value in result["per_label"].items():
         click.echo(f"{name:<{width}}  {_number(value)}")
-    click.echo(f"{'mean':<{width}}  {_number(result['accuracy'])}   ({result['test_images']} test images, {result['model']})")
+    if result["per_label"]:
+        click.echo(f"{'mean':<{width}}  {_number(result['accuracy'])}   (accuracy of the discrete labels)")
+    for name, r in result["regression"].items():
+        click.echo(f"{name:<{width}}  MAE {_number(r['mae'])}, R^2 {_number(r['r2'])}")
+    click.echo(f"({result['test_images']} test images, {result['model']})")
     click.echo(f"reconstruction error (mean |x - x_hat|): {result['reconstruction_error']:.4f}")
     if "swap_score" in result:
         click.echo(f"swap score (Table 2, lower is better): {_value(result, 'swap_score')}")

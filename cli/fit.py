@@ -169,9 +169,12 @@ class _Progress:
 
     def epoch(self, metrics):
         self.close()
+        scores = []
+        if metrics["valid_accuracy"] is not None:
+            scores.append(f"validation accuracy {metrics['valid_accuracy']:.3f}")
+        scores += [f"{name} R^2 {r['r2']:.3f}" for name, r in metrics["valid_regression"].items()]
         click.echo(
-            f"epoch {metrics['epoch']}: loss {metrics['loss']:.2f} per image, "
-            f"validation accuracy {metrics['valid_accuracy']:.3f} ({metrics['seconds']:.0f} s)",
+            f"epoch {metrics['epoch']}: loss {metrics['loss']:.2f} per image, {', '.join(scores)} ({metrics['seconds']:.0f} s)",
             err=True,
         )
 

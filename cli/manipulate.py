@@ -11,7 +11,7 @@ from pyro_ccvae.datasets import load_dataset
 from pyro_ccvae.datasets.h5format import SPLITS
 from pyro_ccvae.devices import resolve_device
 from pyro_ccvae.images import save_grid
-from pyro_ccvae.labels import LabelError, parse_assignments
+from pyro_ccvae.labels import LabelError, parse_for
 from pyro_ccvae.manipulate import (
     diversity,
     flip_each_label,
@@ -106,7 +106,7 @@ def intervene_command(run_dir, dataset, split, indices, seed, device, out, label
         generator = torch.Generator().manual_seed(seed)
         columns = [x, reconstruct(model, x)]
         if labels:
-            values = parse_assignments(labels, model.config.label_names)
+            values = parse_for(labels, model.config)
             columns += [intervene(model, x, values, use_mean, generator) for _ in range(1 if use_mean else num)]
         else:
             columns.append(flip_each_label(model, x, use_mean, generator))
@@ -123,7 +123,7 @@ def intervene_command(run_dir, dataset, split, indices, seed, device, out, label
 @click.option("--span", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="From mean_0 - SPAN sd_0 to mean_1 + SPAN sd_1 of p(z_c^i|y_i).")
 def traverse_command(run_dir, dataset, split, indices, device, out, labels, steps, span):
-    """Move z_c^i from the y_i=0 side to the y_i=1 side: one label gives a row per image, two
+    """Move z_c^i from the y_i=0 side to the y_i=1 side (first to last class; low to high value): one label gives a row per image, two
     labels a steps x steps grid for one image (rows: first label); paper Fig. 3. CCVAE and
     DIVA only: M2 and MVAE have no z_c^i."""
     if len(labels) > 2 or len(set(labels)) != len(labels):
@@ -153,9 +153,10 @@ def swap_command(run_dir, dataset, split, indices, device, out, targets):
     click.echo(f"wrote {out}: {len(indices)} sources of z_c x {len(targets)} sources of z_\\c")
 
 
-def _label_and_value(text: str, label_names) -> tuple[str, float | None]:
+def _label_and_value(text: str, config) -> tuple[str, float | None]:
+    label_names = config.label_names
     if "=" in text:
-        ((name, value),) = parse_assignments([text], label_names).items()
+        ((name, value),) = parse_for([text], config).items()
         return name, value
     if text.strip() not in label_names:
         raise LabelError(f"unknown label {text.strip()!r}; valid labels: {', '.join(label_names)}")
@@ -174,10 +175,10 @@ def diversity_command(run_dir, dataset, split, indices, seed, device, out, label
         raise click.BadParameter("diversity takes one image", param_hint="--index")
     with user_errors():
         model, x = _load(run_dir, dataset, split, indices, device)
-        name, value = _label_and_value(label, model.config.label_names)
+        name, value = _label_and_value(label, model.config)
         if value is None:
             with torch.no_grad():
-                value = float(model.predict_proba(x)[0, label_index(model, name)] > 0.5)
+                value = float(model.predict(x)[0, label_index(model, name)])
         samples = diversity(model, x[0], name, value, num, torch.Generator().manual_seed(seed))
         title = f"{name}={value:g}: z_c^i ~ p(z_c^i | y_i={value:g}), image {indices[0]} of {split}"
         diversity_figure(reconstruct(model, x)[0], samples, pixel_variance(samples), title, out)

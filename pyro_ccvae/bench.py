@@ -66,7 +66,7 @@ def benchmark(
     device = data.device
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    elbo = CCVAE_ELBO(model.q_y, num_classifier_samples, unsup_bound)
+    elbo = CCVAE_ELBO(model.label_groups, num_classifier_samples, unsup_bound)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     next_index = batch_indices(data, batch_size)
 

@@ -20,7 +20,15 @@ from . import __version__
 from .datasets.h5format import ImageDataset
 from .models import MODELS, check_name
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: label kinds (label_priors, label_groups); runs of version 1 are upgraded on loading
+# Version 1 names of the CCVAE's (and DIVA's) label parameters, then all binary, and their version 2 names.
+_V1_LABEL_PARAMETERS = {
+    "classifier.weight": "label_groups.0.classifier.weight",
+    "classifier.bias": "label_groups.0.classifier.bias",
+    "conditional_prior.loc": "label_groups.0.characteristics.loc",
+    "conditional_prior.raw_scale": "label_groups.0.characteristics.raw_scale",
+    "label_probs": "label_groups.0.probs",
+}
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 METRICS_FILE = "metrics.jsonl"
@@ -100,6 +108,8 @@ def load_config(run_dir: Path) -> dict:
             f"{path} has format version {version!r}; this pyro-ccvae reads versions 1 to {FORMAT_VERSION} "
             f"(the run was written by pyro-ccvae {config.get('pyro_ccvae_version', '?')})"
         )
+    if version == 1 and "label_frequencies" in config["model"]:  # every label binary then
+        config["model"]["label_priors"] = config["model"].pop("label_frequencies")
     return config
 
 
@@ -124,6 +134,8 @@ def load_checkpoint(run_dir: Path, device: torch.device | str = "cpu") -> dict:
         raise CheckpointError(f"{path} is not a readable checkpoint ({type(e).__name__})") from e
     if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
         raise CheckpointError(f"{path} is not a pyro-ccvae checkpoint")
+    if "conditional_prior.loc" in state["model"]:  # a CCVAE or DIVA of format version 1
+        state["model"] = {_V1_LABEL_PARAMETERS.get(k, k): v for k, v in state["model"].items()}
     return state
 
 

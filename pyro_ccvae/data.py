@@ -11,6 +11,7 @@ NaN gradients even where masked).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -86,9 +87,42 @@ def split_tensors(
     )
 
 
-def label_frequencies(split: LabelledImages) -> list[float]:
-    """Frequency of y_i = 1 among the observed values of each label: the prior p(y)."""
+def label_priors(split: LabelledImages, kinds: Sequence[str], num_classes: Sequence[int]) -> list:
+    """p(y_i) fitted to the observed values of each label (see `CCVAEConfig.label_priors`):
+    binary, the frequency of 1; categorical, the frequency of each of its `num_classes[i]`
+    classes; continuous, [mean, std]."""
     observed = split.mask.sum(0)
     if (observed == 0).any():
         raise DatasetError("a label has no observed value in the labelled training data; raise --sup")
-    return ((split.labels * split.mask).sum(0) / observed).tolist()
+    priors = []
+    for i, (kind, classes) in enumerate(zip(kinds, num_classes)):
+        values = split.labels[split.mask[:, i], i].double()
+        if kind == "binary":
+            priors.append(values.mean().item())
+        elif kind == "categorical":
+            priors.append((torch.bincount(values.long(), minlength=classes) / len(values)).tolist())
+        else:
+            std = values.std(unbiased=False).item() if len(values) > 1 else 0.0
+            if not std > 0:
+                raise DatasetError(f"continuous label {i} takes a single value in the labelled training data; raise --sup")
+            priors.append([values.mean().item(), std])
+    return priors
+
+
+def check_label_values(data: ImageDataset) -> None:
+    """DatasetError naming the label unless every observed value fits its kind: 0/1 for binary
+    labels, a class index for categorical ones, a finite number for continuous ones."""
+    for i, (name, kind) in enumerate(zip(data.label_names, data.label_kinds)):
+        values = data.labels[:, i][~np.isnan(data.labels[:, i])]
+        if kind == "binary":
+            bad = values[(values != 0) & (values != 1)]
+            expected = "0 or 1"
+        elif kind == "categorical":
+            classes = len(data.label_classes.get(name, ()))
+            bad = values[(values != np.round(values)) | (values < 0) | (values >= classes)]
+            expected = f"a class index 0 to {classes - 1}"
+        else:
+            bad = values[~np.isfinite(values)]
+            expected = "a finite number"
+        if bad.size:
+            raise DatasetError(f"label {name} ({kind}) holds the value {bad[0]:g}; each value must be {expected} or NaN (missing)")

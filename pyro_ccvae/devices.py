@@ -1,4 +1,4 @@
-"""Choosing the torch device from a user's "auto", "cpu" or "cuda"."""
+"""Choosing the torch device from a user's "auto", "cpu" or "cuda", and finding a model's."""
 
 import torch
 
@@ -17,3 +17,8 @@ def resolve_device(name: str) -> torch.device:
         return torch.device(name)
     except RuntimeError as e:
         raise DeviceError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N") from e
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device a model's parameters are on."""
+    return next(model.parameters()).device

@@ -12,30 +12,37 @@ For each row with observed labels y_o and latent labels y_u (o or u may be empty
     U_i      = E_{q(y_i|z_c^i)}[ log p(z_c^i|y_i) + log p(y_i) - log q(y_i|z_c^i) ]   (eq. 5)
 
 With every label observed this is eq. (4) (with the gradient fix of eq. (8)); with none it is
-eq. (5), where w = 1 and q(y_o|x) = p(y_o) = 1. Because p(z_c|y), p(y) and q(y|z_c) factorise
-over labels, U_i is computed per label in one of three ways (`unsup_bound`):
+eq. (5), where w = 1 and q(y_o|x) = p(y_o) = 1; docs/objective.md derives the mixed case.
+Because p(z_c|y), p(y) and q(y|z_c) factorise over labels, U_i is computed per label. For a
+discrete label (binary or categorical) `unsup_bound` chooses how:
 
 - "sample":    one draw y_i ~ q(y_i|z_c^i), score-function gradient (the reference code);
-- "enumerate": the exact expectation over y_i in {0, 1} (no sampling variance);
+- "enumerate": the exact expectation over the values of y_i (no sampling variance);
 - "marginal":  log sum_{y_i} p(z_c^i|y_i) p(y_i) - a tighter bound (Jensen applied once), in
                which the classifier learns from labelled rows only.
 
-The model and guide must use the site names of `model.CCVAE`: labels "y" (split by `obs_mask`
-into "y_observed" and "y_unobserved") and characteristic latents "z_c" in a plate of labels at
-dim -1, rows in a plate at dim -2. Every other site (z_s, x, ...) enters through the generic
-log p - log q of a Trace_ELBO and must be reparameterised or observed.
+A continuous label's U_i is always one reparameterised draw y_i ~ q(y_i|z_c^i) (its values
+cannot be summed, and log p(z_c^i) has no closed form under the MLP of p(z_c^i|y_i)).
+
+The model and guide must use the sites of `label_groups.LabelGroup`: for each group, labels
+"y<suffix>" (split by `obs_mask` into "..._observed" and "..._unobserved") and characteristic
+latents "z_c<suffix>" in a plate of labels at dim -1, rows in a plate at dim -2. Every other
+site (z_s, x, ...) enters through the generic log p - log q of a Trace_ELBO and must be
+reparameterised or observed.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import NamedTuple, Sequence
 
 import torch
 from pyro import poutine
 from pyro.infer import config_enumerate
 from pyro.infer.elbo import ELBO
 from pyro.poutine.util import site_is_subsample
+
+from .label_groups import LabelGroup
 
 UNSUP_BOUNDS = ("sample", "enumerate", "marginal")
 
@@ -78,15 +85,15 @@ class RowwiseELBO(ELBO):
 class CCVAE_ELBO(RowwiseELBO):
     """The CCVAE bound: eq. (4) for labelled rows, eq. (5) for unlabelled ones, eq. (6) summed.
 
-    :param q_y: the classifier q(y | z_c) as a function of z_c (e.g. `CCVAE.q_y`); eq. (4)
-        needs it at fresh draws of z_c to estimate q(y | x).
+    :param label_groups: the model's `label_groups`; eq. (4) needs each group's classifier
+        q(y | z_c) at fresh draws of z_c to estimate q(y | x).
     :param num_classifier_samples: k, the draws from the guide's own q(z_c | x) for q(y | x).
-    :param unsup_bound: how latent labels are handled: "sample", "enumerate" or "marginal".
+    :param unsup_bound: how latent discrete labels are handled: "sample", "enumerate" or "marginal".
     """
 
     def __init__(
         self,
-        q_y: Callable[[torch.Tensor], torch.distributions.Distribution],
+        label_groups: Sequence[LabelGroup],
         num_classifier_samples: int = 100,
         unsup_bound: str = "enumerate",
         num_particles: int = 1,
@@ -96,7 +103,7 @@ class CCVAE_ELBO(RowwiseELBO):
         if num_classifier_samples < 1:
             raise ValueError("num_classifier_samples must be at least 1")
         super().__init__(num_particles=num_particles)
-        self.q_y = q_y
+        self.label_groups = list(label_groups)
         self.num_classifier_samples = num_classifier_samples
         self.unsup_bound = unsup_bound
 
@@ -105,68 +112,92 @@ class CCVAE_ELBO(RowwiseELBO):
         gradient is an unbiased estimate of the bound's gradient."""
         if self.unsup_bound == "sample":
             guide_run = guide
-        else:  # y_unobserved takes both values at once, in a new dim left of the plates
+        else:  # each discrete y_unobserved takes all its values at once, in a new dim left of the plates
             guide_run = poutine.enum(config_enumerate(guide, "parallel"), first_available_dim=-3)
         guide_trace = poutine.trace(guide_run).get_trace(*args, **kwargs)
         model_trace = poutine.trace(poutine.replay(model, trace=guide_trace)).get_trace(*args, **kwargs)
         g, m = guide_trace.nodes, model_trace.nodes
-
-        observed = m["y_observed"]
-        y_obs, mask = observed["value"], observed["mask"]  # [B, L]
-        batch = mask.shape[0]
-        obs = mask.to(y_obs.dtype)
-        z_c, q_zc = g["z_c"]["value"], g["z_c"]["fn"]  # [B, L, d], q(z_c | x)
-        q_y = g["y_unobserved"]["fn"]  # q(y | z_c), batch [B, L]
-        y_u = g["y_unobserved"]["value"]  # [B, L] drawn, or [2, 1, 1] enumerated
+        label_sites = {name for group in self.label_groups for name in _site_names(group)}
+        batch = m[self.label_groups[0].y_site + "_observed"]["mask"].shape[0]
 
         # Sites outside the label part (x, z_s, ...): log p - log q as in Trace_ELBO.
-        rest = sum(row_sum(site_log_prob(m[n]), batch) for n in _other_sites(m))
-        rest = rest - sum(row_sum(site_log_prob(g[n]), batch) for n in _other_sites(g))
-
-        log_q_zc = q_zc.log_prob(z_c)  # [B, L]
-        log_p_zc = m["z_c"]["fn"].log_prob(z_c)  # [B, L], or [2, B, L] over y_u's values
-        log_p_zc_obs = log_p_zc.reshape(-1, *mask.shape)[0]  # at observed labels all slices agree
-
-        # Observed labels, inside the weighted bracket of eq. (4): log p(z_c^i|y_i) - log q(y_i|z_c^i).
-        observed_part = obs * (log_p_zc_obs - q_y.log_prob(y_obs))
-        # Latent labels, eq. (5): U_i per label.
-        joint_u = log_p_zc + m["y_unobserved"]["fn"].log_prob(y_u)  # log p(z_c^i|y_i) + log p(y_i)
-        log_q_u = q_y.log_prob(y_u)
-        score = torch.zeros((), device=z_c.device)
-        if self.unsup_bound == "enumerate":
-            latent_part = (log_q_u.exp() * (joint_u - log_q_u)).sum(0)
-        elif self.unsup_bound == "marginal":
-            latent_part = joint_u.logsumexp(0)
-        else:
-            latent_part = joint_u - log_q_u
-            # Score-function term for the discrete draw, with value zero.
-            score_terms = (1 - obs) * log_q_u * latent_part.detach()
-            score = row_sum(score_terms - score_terms.detach(), batch)
-        bracket = rest + row_sum(observed_part + (1 - obs) * latent_part - log_q_zc, batch)
+        bracket = sum(row_sum(site_log_prob(m[n]), batch) for n in _other_sites(m, label_sites))
+        bracket = bracket - sum(row_sum(site_log_prob(g[n]), batch) for n in _other_sites(g, label_sites))
+        score = log_q_yo_x_draws = log_q_yo_zbar = log_p_yo = 0.0
+        for group in self.label_groups:
+            terms = self._label_terms(group, g, m)
+            bracket = bracket + row_sum(terms.bracket, batch)
+            score = score + row_sum(terms.score, batch)
+            log_q_yo_x_draws = log_q_yo_x_draws + terms.log_q_yo_draws
+            log_q_yo_zbar = log_q_yo_zbar + terms.log_q_yo_zbar
+            log_p_yo = log_p_yo + terms.log_p_yo
 
         # q(y_o | x) from k draws of the guide's own q(z_c | x): no second encoder pass (eq. 4).
-        z_c_draws = q_zc.rsample((self.num_classifier_samples,))  # [k, B, L, d]
-        log_q_yo_draws = (obs * self.q_y(z_c_draws).log_prob(y_obs)).sum(-1)  # [k, B]
-        log_q_yo_x = log_q_yo_draws.logsumexp(0) - math.log(self.num_classifier_samples)  # [B]
+        log_q_yo_x = log_q_yo_x_draws.logsumexp(0) - math.log(self.num_classifier_samples)  # [B]
         # w = q(y_o | zbar_c) / q(y_o | x), with zbar_c = z_c detached (App. C.3.1, eq. 8).
-        log_q_yo_zbar = (obs * self.q_y(z_c.detach()).log_prob(y_obs)).sum(-1)
         weight = (log_q_yo_zbar - log_q_yo_x).exp()
-        log_p_yo = (obs * observed["fn"].log_prob(y_obs)).sum(-1)
-
         bound = weight * bracket + log_q_yo_x + log_p_yo  # eq. (4) / (5), per row
         return bound, bound + score
 
+    def _label_terms(self, group: LabelGroup, g, m) -> "_LabelTerms":
+        """One label group's share of the bound (see the module docstring)."""
+        observed = m[group.y_site + "_observed"]
+        y_obs, mask = observed["value"], observed["mask"]  # [B, L_g]
+        obs = mask.to(y_obs.dtype)
+        z_c, q_zc = g[group.z_c_site]["value"], g[group.z_c_site]["fn"]  # [B, L_g, d], q(z_c | x)
+        q_y = g[group.y_site + "_unobserved"]["fn"]  # q(y | z_c), batch [B, L_g]
+        y_u = g[group.y_site + "_unobserved"]["value"]  # [B, L_g] drawn, or [V, 1, ..., 1] enumerated
+        p_y = m[group.y_site + "_unobserved"]["fn"]
 
-def _is_label_site(name: str) -> bool:
-    return name in ("y", "y_observed", "y_unobserved", "z_c")
+        def by_value(log_prob):  # [V, B, L_g]: one slice per enumerated value of y_u, else V = 1
+            return log_prob.reshape(-1, *mask.shape)
+
+        log_p_zc = by_value(m[group.z_c_site]["fn"].log_prob(z_c))
+        # Observed labels, inside the weighted bracket of eq. (4): log p(z_c^i|y_i) - log q(y_i|z_c^i)
+        # (at observed labels every slice of log_p_zc is the same).
+        observed_part = obs * (log_p_zc[0] - q_y.log_prob(y_obs))
+        # Latent labels, eq. (5): U_i per label.
+        joint_u = log_p_zc + by_value(p_y.log_prob(y_u))  # log p(z_c^i|y_i) + log p(y_i)
+        log_q_u = by_value(q_y.log_prob(y_u))
+        score = torch.zeros_like(obs)
+        if group.enumerable and self.unsup_bound == "enumerate":
+            latent_part = (log_q_u.exp() * (joint_u - log_q_u)).sum(0)
+        elif group.enumerable and self.unsup_bound == "marginal":
+            latent_part = joint_u.logsumexp(0)
+        else:  # one draw: reparameterised (continuous), or discrete with a score-function term
+            latent_part = (joint_u - log_q_u)[0]
+            if not q_y.has_rsample:
+                score_terms = (1 - obs) * log_q_u[0] * latent_part.detach()
+                score = score_terms - score_terms.detach()  # value zero, gradient the score term
+
+        z_c_draws = q_zc.rsample((self.num_classifier_samples,))  # [k, B, L_g, d]
+        return _LabelTerms(
+            bracket=observed_part + (1 - obs) * latent_part - q_zc.log_prob(z_c),
+            score=score,
+            log_q_yo_draws=(obs * group.q_y(z_c_draws).log_prob(y_obs)).sum(-1),  # [k, B]
+            log_q_yo_zbar=(obs * group.q_y(z_c.detach()).log_prob(y_obs)).sum(-1),  # [B]
+            log_p_yo=(obs * observed["fn"].log_prob(y_obs)).sum(-1),  # [B]
+        )
 
 
-def _other_sites(nodes) -> list[str]:
+class _LabelTerms(NamedTuple):
+    bracket: torch.Tensor  # [B, L_g], the group's terms inside the weighted bracket
+    score: torch.Tensor  # [B, L_g], zero-valued score-function terms ("sample" only)
+    log_q_yo_draws: torch.Tensor  # [k, B], log q(y_o | z_c^(j)) of the group's observed labels
+    log_q_yo_zbar: torch.Tensor  # [B], log q(y_o | zbar_c)
+    log_p_yo: torch.Tensor  # [B], log p(y_o)
+
+
+def _site_names(group: LabelGroup) -> tuple[str, ...]:
+    return (group.y_site, group.y_site + "_observed", group.y_site + "_unobserved", group.z_c_site)
+
+
+def _other_sites(nodes, label_sites: set[str]) -> list[str]:
     return [
         name
         for name, site in nodes.items()
         if site["type"] == "sample"
-        and not _is_label_site(name)
+        and name not in label_sites
         and not site_is_subsample(site)
         and not site["infer"].get("_deterministic")
     ]

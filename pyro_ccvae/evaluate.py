@@ -1,4 +1,5 @@
-"""Test-set evaluation of a trained run: classification accuracy (`label_accuracy`, Table 1),
+"""Test-set evaluation of a trained run: classification accuracy and, for continuous labels,
+mean absolute error and R^2 (`label_scores`; accuracy is Table 1),
 reconstruction error, and with an oracle the swap score (Table 2), conditional-generation
 accuracy (Table 5) and intervention matrix (App. D.1); see metrics.py. Any model of
 models.MODELS: a measure the model cannot take is None, with the reason in "not_supported"."""
@@ -13,6 +14,7 @@ import torch
 from .checkpoint import data_for_run, load_config, load_model, saved_model_name
 from .data import LabelledImages, split_tensors
 from .datasets import load_dataset
+from .devices import model_device
 from .metrics import (
     condition_number,
     ground_truth_metrics,
@@ -26,17 +28,34 @@ from .oracle import label_scorer, load_oracle
 
 
 @torch.no_grad()
-def label_accuracy(model, data: LabelledImages, batch_size: int = 512) -> tuple[float, list[float]]:
-    """(mean over labels, per-label accuracies) of `model.predict_proba(x) > 1/2`, counting only
-    observed labels."""
-    correct = torch.zeros(data.labels.shape[1], device=data.labels.device)
-    count = torch.zeros_like(correct)
+def label_scores(model, data: LabelledImages, batch_size: int = 512) -> dict:
+    """How well `model.predict(x)` recovers the observed labels of `data` (for the CCVAE, q(y|z_c)
+    at the mean of q(z_c|x)):
+
+    - "per_label": {name: accuracy} of each binary or categorical label;
+    - "accuracy": their mean (None if there are none);
+    - "regression": {name: {"mae": mean absolute error, "r2": 1 - SSE / SST}} of each continuous
+      label, SST around the mean of the observed values scored.
+    """
+    names, kinds = model.config.label_names, model.config.label_kinds
+    sums = torch.zeros(6, len(names), dtype=torch.float64, device=data.device)  # count, correct, |e|, e^2, y, y^2
     for x, y, mask in data.batches(batch_size):
-        predicted = model.predict_proba(x) > 0.5
-        correct += ((predicted == (y > 0.5)) & mask).sum(0)
-        count += mask.sum(0)
-    per_label = (correct / count.clamp(min=1)).tolist()
-    return sum(per_label) / len(per_label), per_label
+        predicted, obs = model.predict(x).double(), mask.double()
+        y = y.double()
+        error = predicted - y
+        sums += torch.stack([obs, obs * (error == 0), obs * error.abs(), obs * error**2, obs * y, obs * y**2]).sum(1)
+    count, correct, abs_error, sq_error, total, total_sq = sums.tolist()
+    per_label, regression = {}, {}
+    for i, (name, kind) in enumerate(zip(names, kinds)):
+        n = max(count[i], 1.0)
+        if kind == "continuous":
+            spread = total_sq[i] - total[i] ** 2 / n
+            r2 = 1 - sq_error[i] / spread if spread > 0 else math.nan
+            regression[name] = {"mae": abs_error[i] / n, "r2": r2}
+        else:
+            per_label[name] = correct[i] / n
+    accuracy = sum(per_label.values()) / len(per_label) if per_label else None
+    return {"accuracy": accuracy, "per_label": per_label, "regression": regression}
 
 
 def finite(value):
@@ -60,7 +79,8 @@ def evaluate_run(
     figure: str | Path | None = None,
 ) -> dict:
     """The test-set measures of the run in `run_dir` on its data file (or `dataset`), as a
-    JSON-ready dict (NaN as None): "model" (its name), "accuracy", "per_label", "test_images",
+    JSON-ready dict (NaN as None): "model" (its name), "accuracy", "per_label" and "regression"
+    (see `label_scores`), "test_images",
     "reconstruction_error"; with `oracle_dir` also "swap_score" (at most `samples` pairs),
     "conditional_generation_accuracy" (and per label, from `samples` images),
     "intervention_matrix" and its condition number, drawn to `figure` (default
@@ -74,13 +94,11 @@ def evaluate_run(
         scorer = label_scorer(load_oracle(oracle_dir, device), model.config.label_names, model.config.image_shape)
     path = dataset or config["model"]["dataset"]["path"]
     data = data_for_run(model.config, load_dataset(path), run_dir, path)
-    test = split_tensors(data, "test", model.label_probs.device)
-    accuracy, per_label = label_accuracy(model, test)
+    test = split_tensors(data, "test", model_device(model))
     names = model.config.label_names
     result = {
         "model": saved_model_name(config),
-        "accuracy": accuracy,
-        "per_label": dict(zip(names, per_label)),
+        **label_scores(model, test),
         "test_images": len(test),
         "reconstruction_error": measure_reconstruction_error(model, test),
         "not_supported": {},

@@ -19,6 +19,7 @@ from typing import Mapping, Sequence
 
 import torch
 
+from .devices import model_device
 from .labels import LabelError
 from .model import CCVAE
 from .models import require
@@ -36,11 +37,11 @@ def label_index(model: CCVAE, name: str) -> int:
 def prior_block(model: CCVAE, index: int, value: float | torch.Tensor, like: torch.Tensor | None = None):
     """loc, scale [B, d] of p_psi(z_c^i | y_i = value) for label `index`.
 
-    `value` is 0/1, either one number (B = 1) or a tensor [B] of per-image values."""
-    device = model.label_probs.device if like is None else like.device
+    `value` is one number (B = 1) or a tensor [B] of per-image values: 0/1 for a binary label, a
+    class index for a categorical one, any number for a continuous one."""
+    device = model_device(model) if like is None else like.device
     value = torch.as_tensor(value, dtype=torch.float32, device=device).reshape(-1)
-    if not torch.all((value == 0) | (value == 1)):
-        raise LabelError(f"{model.config.label_names[index]} is binary: its value must be 0 or 1")
+    check_values(model, index, value)
     y = torch.zeros(value.shape[0], model.config.num_labels, device=device)
     y[:, index] = value
     loc, scale = model.conditional_prior(y)  # [B, L, d]
@@ -48,6 +49,44 @@ def prior_block(model: CCVAE, index: int, value: float | torch.Tensor, like: tor
     if like is not None:
         loc, scale = loc.to(like.dtype), scale.to(like.dtype)
     return loc, scale
+
+
+def check_values(model: CCVAE, index: int, value: torch.Tensor) -> None:
+    """LabelError unless every entry of `value` is a value label `index` can take."""
+    name, kind = model.config.label_names[index], model.config.label_kinds[index]
+    if kind == "binary" and not torch.all((value == 0) | (value == 1)):
+        raise LabelError(f"{name} is binary: its value must be 0 or 1")
+    if kind == "categorical":
+        classes = model.config.label_classes[name]
+        if not torch.all((value == value.round()) & (value >= 0) & (value < len(classes))):
+            raise LabelError(f"{name} is categorical: its value must be a class index 0 to {len(classes) - 1}")
+    if not torch.all(value.isfinite()):
+        raise LabelError(f"{name}: its value must be a finite number")
+
+
+def other_value(model: CCVAE, index: int, predicted: torch.Tensor) -> torch.Tensor:
+    """A value of label `index` away from `predicted` [B]: the other value of a binary label, the
+    next class of a categorical one, and for a continuous one the mean plus (below the mean) or
+    minus (above it) 1.5 standard deviations of p(y_i)."""
+    kind = model.config.label_kinds[index]
+    if kind == "binary":
+        return 1 - predicted
+    if kind == "categorical":
+        return (predicted + 1) % len(model.config.label_classes[model.config.label_names[index]])
+    mean, std = model.config.label_priors[index]
+    return torch.where(predicted < mean, mean + 1.5 * std, mean - 1.5 * std)
+
+
+def traversal_ends(model: CCVAE, index: int) -> tuple[float, float]:
+    """The label values a traversal of z_c^i runs between: 0 and 1 for a binary label, the first
+    and last class of a categorical one, mean -/+ 2 standard deviations of a continuous one."""
+    kind = model.config.label_kinds[index]
+    if kind == "categorical":
+        return 0.0, float(len(model.config.label_classes[model.config.label_names[index]]) - 1)
+    if kind == "continuous":
+        mean, std = model.config.label_priors[index]
+        return mean - 2 * std, mean + 2 * std
+    return 0.0, 1.0
 
 
 # Interventions (Fig. 11, App. D.1) --------------------------------------------------------
@@ -63,7 +102,7 @@ def intervene_latents(
     """z_c [B, L, d] with block i replaced for each label index i in `values`.
 
     The new z_c^i is a draw from p_psi(z_c^i | y_i = values[i]), or that distribution's mean
-    with `use_mean`; values are 0/1 numbers or per-image tensors [B]. Other blocks are copied."""
+    with `use_mean`; values are numbers or per-image tensors [B] (see `prior_block`). Other blocks are copied."""
     out = z_c.clone()
     for index, value in values.items():
         loc, scale = prior_block(model, index, value, like=z_c)  # [1 or B, d]
@@ -86,7 +125,7 @@ def intervene(
     use_mean: bool = False,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Images x [B, C, S, S] with the labels in `values` ({name: 0/1 or [B] tensor}) switched:
+    """Images x [B, C, S, S] with the labels in `values` ({name: a value or a [B] tensor}) switched:
     encode, resample (or set to the mean) z_c^i ~ p_psi(z_c^i | y_i = value), decode (Fig. 11).
     A model without characteristic latents (M2, MVAE) switches the label itself, with nothing
     to draw (`model.intervene`)."""
@@ -103,10 +142,11 @@ def flip_each_label(
     model: CCVAE, x: torch.Tensor, use_mean: bool = False, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """[B, L, C, S, S]: for each label i, x with y_i switched away from the classifier's
-    prediction q_phi(y_i | z_c) at the image's encoding (one column per label, as in Fig. 11)."""
-    predicted = (model.predict_proba(x) > 0.5).to(x.dtype)  # [B, L]
+    prediction q_phi(y_i | z_c) at the image's encoding (`other_value`; one column per label, as
+    in Fig. 11)."""
+    predicted = model.predict(x)  # [B, L]
     columns = [
-        intervene(model, x, {name: 1 - predicted[:, i]}, use_mean, generator)
+        intervene(model, x, {name: other_value(model, i, predicted[:, i])}, use_mean, generator)
         for i, name in enumerate(model.config.label_names)
     ]
     return torch.stack(columns, dim=1)
@@ -118,13 +158,14 @@ def flip_each_label(
 def traversal_points(model: CCVAE, index: int, steps: int, span: float = 2.0) -> torch.Tensor:
     """`steps` evenly spaced values [steps, d] of z_c^i for label `index`.
 
-    With mu_v, sigma_v the mean and scale of p_psi(z_c^i | y_i = v) and u the unit vector
-    from mu_0 to mu_1, the line runs from mu_0 - span * s_0 * u to mu_1 + span * s_1 * u, where
-    s_v = sqrt(sum_k u_k^2 sigma_v,k^2) is the standard deviation of p_psi(z_c^i | y_i = v)
-    along u. For d = 1 and mu_1 > mu_0 this is mean_0 - 2 sd_0 to mean_1 + 2 sd_1."""
+    With v_0, v_1 the `traversal_ends` of the label (0 and 1 for a binary one), mu_v, sigma_v the
+    mean and scale of p_psi(z_c^i | y_i = v) and u the unit vector from mu_v0 to mu_v1, the line
+    runs from mu_v0 - span * s_0 * u to mu_v1 + span * s_1 * u, where s_j is the standard
+    deviation of p_psi(z_c^i | y_i = v_j) along u. For d = 1 and mu_1 > mu_0 this is
+    mean_0 - 2 sd_0 to mean_1 + 2 sd_1."""
     if steps < 2:
         raise ValueError(f"a traversal needs at least 2 steps, got {steps}")
-    loc, scale = prior_block(model, index, torch.tensor([0.0, 1.0]))  # [2, d]
+    loc, scale = prior_block(model, index, torch.tensor(traversal_ends(model, index)))  # [2, d]
     direction = loc[1] - loc[0]
     length = direction.norm()
     if length < 1e-8:  # the two classes share a mean: go along the diagonal
@@ -230,7 +271,7 @@ def diversity(
     x = x.reshape(1, *x.shape[-3:])
     z_c, z_s = model.encode(x)
     if value is None:
-        value = float(model.q_y(z_c).probs[0, index] > 0.5)
+        value = float(model.predict_labels(z_c)[0, index])
     codes = diversity_latents(model, z_c[0], index, value, num, generator)
     return model.decode(codes, z_s.expand(num, -1))
 

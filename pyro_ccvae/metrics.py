@@ -45,6 +45,7 @@ import torch.nn.functional as F
 
 from .data import LabelledImages
 from .datasets.h5format import ImageDataset
+from .devices import model_device
 
 Oracle = Callable[[torch.Tensor], torch.Tensor]  # images [B, C, S, S] -> logits [B, L]
 
@@ -227,7 +228,7 @@ def measure_conditional_generation(
     """Table 5 with `num` generated images: (mean, per-label) oracle accuracy on labels drawn
     y_i ~ Bernoulli(1/2); see the module docstring."""
     generator = generator or torch.Generator().manual_seed(0)
-    device = model.label_probs.device
+    device = model_device(model)
     probs, labels = [], []
     for start in range(0, num, batch_size):
         count = min(batch_size, num - start)
@@ -283,7 +284,7 @@ def ground_truth_metrics(
     """
     if data.factors is None:
         raise ValueError("ground-truth metrics need a data set with factors")
-    device = model.label_probs.device
+    device = model_device(model)
     train_rows = data.split_indices("train")
     if len(train_rows) > max_train:
         train_rows = np.sort(np.random.default_rng(seed).choice(train_rows, max_train, replace=False))

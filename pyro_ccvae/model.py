@@ -3,7 +3,7 @@
 Generative model (`CCVAE.model`), z = (z_c, z_s) with z_s standing for the paper's z_\\c:
 
     p(y) p_psi(z_c | y) p(z_s) p_theta(x | z)
-    p(y)           = prod_i Bernoulli(y_i | frequency of label i in the labelled data)
+    p(y)           = prod_i p(y_i)                      fitted to the labelled training data
     p_psi(z_c | y) = prod_i N(z_c^i | mu_psi^i(y_i), sigma_psi^i(y_i))
     p(z_s)         = N(0, I)
     p_theta(x | z) = Laplace(x | decoder(z), scale)          (or Normal; an option)
@@ -12,12 +12,15 @@ Guide (`CCVAE.guide`):
 
     q_phi(z | x) q_phi(y | z_c)
     q_phi(z | x)   = N(z | mu_phi(x), diag sigma_phi(x))
-    q_phi(y | z_c) = prod_i Bernoulli(y_i | sigmoid(w_i . z_c^i + b_i))
+    q_phi(y | z_c) = prod_i q_phi(y_i | z_c^i)               each label sees only its own block
 
-Labels enter as a masked observation (`obs_mask`): where mask is False a label is latent and
-the guide samples it at the site "y_unobserved". Each y_i and z_c^i is its own site in the
-"labels" plate (dim -1) so that labels can be masked and enumerated one by one; rows are the
-"data" plate (dim -2), which is why z_s and x carry a singleton label dimension.
+For binary labels (the paper) p(y_i) is Bernoulli(frequency of y_i = 1) and q_phi(y_i | z_c^i)
+= Bernoulli(sigmoid(w_i . z_c^i + b_i)); label_groups.py gives the factors of categorical and
+continuous labels. Labels enter as a masked observation (`obs_mask`): where mask is False a
+label is latent and the guide samples it at the site "y_unobserved". All binary labels share
+the sites "y" and "z_c" in the plate "labels" (dim -1); each categorical or continuous label
+has its own sites "y[name]", "z_c[name]" (see label_groups.py). Rows are the "data" plate
+(dim -2), which is why z_s and x carry a singleton label dimension.
 The objective is `elbo.CCVAE_ELBO`, not Pyro's Trace_ELBO.
 """
 
@@ -32,30 +35,31 @@ import torch
 from pyro import poutine
 from torch import nn
 
-from .networks import Decoder, DiagonalClassifier, DiagonalConditionalPrior, Encoder, standard_normal
+from .label_groups import LABEL_KINDS, make_label_groups
+from .networks import Decoder, Encoder, standard_normal
 
 LIKELIHOODS = {"laplace": dist.Laplace, "normal": dist.Normal}
 
 
 @dataclass
 class CCVAEConfig:
-    label_names: list[str]  # one binary label per name; z_c has one block per label
-    label_frequencies: list[float]  # p(y_i = 1), from the labelled training data
+    label_names: list[str]  # z_c has one block per label
+    # p(y_i), from the labelled training data: binary, p(y_i = 1); categorical, the K class
+    # frequencies; continuous, [mean, std] of the labelled values.
+    label_priors: list
+    label_kinds: list[str] = field(default_factory=list)  # per label: binary | categorical | continuous; empty = all binary
+    label_classes: dict = field(default_factory=dict)  # categorical label -> its class names
     image_shape: tuple[int, int, int] = (3, 64, 64)  # (C, S, S), S a power of two >= 8
     z_c_block: int = 1  # size of each z_c^i
-    z_s_dim: int = 27  # size of z_s, the paper's z_\c (CelebA: 27)
+    z_s_dim: int = 27  # size of z_s, the paper's z_\\c (CelebA: 27)
     likelihood: str = "laplace"  # family of p_theta(x | z): "laplace" or "normal"
     likelihood_scale: float = 1.0  # its scale; the paper uses Laplace with scale 1
     dataset: dict = field(default_factory=dict)  # where the data came from (name, file, seed)
 
     def __post_init__(self):
-        self.image_shape = tuple(self.image_shape)
-        if len(self.label_frequencies) != len(self.label_names):
-            raise ValueError("need one label frequency per label name")
-        if self.likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}")
-        if self.likelihood_scale <= 0:
-            raise ValueError("likelihood_scale must be positive")
+        check_common_fields(self)
+        if self.z_c_block < 1:
+            raise ValueError("z_c_block must be at least 1")
 
     @property
     def num_labels(self) -> int:
@@ -67,6 +71,31 @@ class CCVAEConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_common_fields(config) -> None:
+    """Checks (and normalises) the fields every model's config has: labels and likelihood."""
+    config.image_shape = tuple(config.image_shape)
+    config.label_kinds = list(config.label_kinds) or ["binary"] * len(config.label_names)
+    if len(config.label_priors) != len(config.label_names) or len(config.label_kinds) != len(config.label_names):
+        raise ValueError("need one label prior and one label kind per label name")
+    for name, kind, prior in zip(config.label_names, config.label_kinds, config.label_priors):
+        _check_prior(name, kind, prior, config.label_classes.get(name))
+    if config.likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}")
+    if config.likelihood_scale <= 0:
+        raise ValueError("likelihood_scale must be positive")
+
+
+def _check_prior(name: str, kind: str, prior, classes) -> None:
+    if kind not in LABEL_KINDS:
+        raise ValueError(f"label {name}: unknown kind {kind!r}; known kinds: {', '.join(LABEL_KINDS)}")
+    if kind == "binary" and not isinstance(prior, (int, float)):
+        raise ValueError(f"binary label {name}: its prior is one frequency, got {prior!r}")
+    if kind == "categorical" and (classes is None or len(prior) != len(classes) or len(classes) < 2):
+        raise ValueError(f"categorical label {name}: need its class names and one frequency per class")
+    if kind == "continuous" and (len(prior) != 2 or not prior[1] > 0):
+        raise ValueError(f"continuous label {name}: its prior is [mean, std] with std > 0, got {prior!r}")
 
 
 class CCVAE(nn.Module):
@@ -81,16 +110,31 @@ class CCVAE(nn.Module):
         latent_dim = config.z_c_dim + config.z_s_dim
         self.encoder = Encoder(channels, side, latent_dim)
         self.decoder = Decoder(channels, side, latent_dim)
-        self.classifier = DiagonalClassifier(config.num_labels, config.z_c_block)
-        self.conditional_prior = DiagonalConditionalPrior(config.num_labels, config.z_c_block)
-        # p(y): the labelled frequencies themselves (clamped away from 0 and 1 so that
-        # log p(y) stays finite when a label never or always occurs).
-        probs = torch.tensor(config.label_frequencies).clamp(1e-4, 1 - 1e-4)
-        self.register_buffer("label_probs", probs)
+        groups = make_label_groups(config.label_names, config.label_kinds, config.label_priors, config.z_c_block)
+        self.label_groups = nn.ModuleList(groups)
+        order = [i for group in groups for i in group.index]  # label positions, group by group
+        self._label_order = None if order == sorted(order) else sorted(range(len(order)), key=order.__getitem__)
 
-    def q_y(self, z_c: torch.Tensor) -> dist.Bernoulli:
-        """q_phi(y | z_c): z_c [..., L, d] -> independent Bernoullis of batch shape [..., L]."""
-        return dist.Bernoulli(logits=self.classifier(z_c))
+    def join(self, parts: list[torch.Tensor], dim: int) -> torch.Tensor:
+        """Per-group tensors (as from `LabelGroup.labels_of` or `blocks_of`) -> one tensor in
+        label order along `dim` (-1 for labels [..., L], -2 for blocks [..., L, d])."""
+        joined = torch.cat(parts, dim=dim)
+        if self._label_order is None:
+            return joined
+        return joined.index_select(dim, torch.tensor(self._label_order, device=joined.device))
+
+    def conditional_prior(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """loc, scale [..., L, d] of p_psi(z_c | y) for labels y [..., L]."""
+        locs, scales = zip(*(group.conditional_prior(group.labels_of(y)) for group in self.label_groups))
+        return self.join(list(locs), -2), self.join(list(scales), -2)
+
+    def predict_labels(self, z_c: torch.Tensor) -> torch.Tensor:
+        """The most probable labels under q_phi(y | z_c) (means for continuous ones), [..., L]."""
+        return self.join([group.predict(group.blocks_of(z_c)) for group in self.label_groups], -1)
+
+    def draw_labels(self, num: int) -> torch.Tensor:
+        """`num` draws [num, L] of y ~ p(y), from torch's global generator."""
+        return self.join([group.prior().sample((num,)).float() for group in self.label_groups], -1)
 
     def split_z(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """z [..., m] -> z_c [..., L, d], z_s [..., m_s]."""
@@ -108,17 +152,23 @@ class CCVAE(nn.Module):
     def model(self, x: torch.Tensor | None, y: torch.Tensor, mask: torch.Tensor):
         """p(y) p_psi(z_c | y) p(z_s) p_theta(x | z).
 
-        x: [B, C, S, S] in [0, 1], or None to generate; y: [B, L] float (any value where masked);
-        mask: [B, L] bool, True where y_i is observed.
+        x: [B, C, S, S] in [0, 1], or None to generate; y: [B, L] float, 0/1 for binary labels,
+        the class index for categorical ones, the value for continuous ones (anything valid
+        where masked); mask: [B, L] bool, True where y_i is observed.
         """
         pyro.module(self.module_name, self)
-        batch, num_labels = mask.shape
+        batch = mask.shape[0]
         with pyro.plate("data", batch, dim=-2):
-            with pyro.plate("labels", num_labels, dim=-1):
-                y = pyro.sample("y", dist.Bernoulli(self.label_probs), obs=y, obs_mask=mask)  # [B, L]
-                loc, scale = self.conditional_prior(y)  # [B, L, d]
-                z_c = pyro.sample("z_c", dist.Normal(loc, scale).to_event(1))  # [B, L, d]
-            # Outside the labels plate, a singleton dim stands in for it: [B, 1, ...].
+            z_c = []
+            for group in self.label_groups:  # binary labels together, then one group per other label
+                with pyro.plate(group.plate, group.size, dim=-1):
+                    y_g = pyro.sample(
+                        group.y_site, group.prior(), obs=group.labels_of(y), obs_mask=group.labels_of(mask)
+                    )  # [B, L_g]
+                    loc, scale = group.conditional_prior(y_g)  # [B, L_g, d]
+                    z_c.append(pyro.sample(group.z_c_site, dist.Normal(loc, scale).to_event(1)))  # [B, L_g, d]
+            z_c = self.join(z_c, -2)  # [B, L, d]
+            # Outside the labels plates, a singleton dim stands in for them: [B, 1, ...].
             zeros = z_c.new_zeros(batch, 1, self.config.z_s_dim)
             z_s = pyro.sample("z_s", dist.Normal(zeros, 1.0).to_event(1))  # [B, 1, m_s]
             pixel_means = self.decode(z_c, z_s.squeeze(1))  # [B, C, S, S]
@@ -128,15 +178,17 @@ class CCVAE(nn.Module):
     def guide(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor):
         """q_phi(z | x) q_phi(y | z_c), sampling only the labels that are not observed."""
         pyro.module(self.module_name, self)
-        batch, num_labels = mask.shape
+        batch = mask.shape[0]
         loc, scale = self.encoder(x)  # [B, m] each
         loc_c, loc_s = self.split_z(loc)
         scale_c, scale_s = self.split_z(scale)
         with pyro.plate("data", batch, dim=-2):
-            with pyro.plate("labels", num_labels, dim=-1):
-                z_c = pyro.sample("z_c", dist.Normal(loc_c, scale_c).to_event(1))  # [B, L, d]
-                with poutine.mask(mask=~mask):
-                    pyro.sample("y_unobserved", self.q_y(z_c))  # [B, L]
+            for group in self.label_groups:
+                with pyro.plate(group.plate, group.size, dim=-1):
+                    q_zc = dist.Normal(group.blocks_of(loc_c), group.blocks_of(scale_c))
+                    z_c = pyro.sample(group.z_c_site, q_zc.to_event(1))  # [B, L_g, d]
+                    with poutine.mask(mask=~group.labels_of(mask)):
+                        pyro.sample(group.y_site + "_unobserved", group.q_y(z_c))  # [B, L_g]
             pyro.sample("z_s", dist.Normal(loc_s.unsqueeze(1), scale_s.unsqueeze(1)).to_event(1))
 
     # Deterministic views used for evaluation and manipulation -----------------------------
@@ -146,10 +198,10 @@ class CCVAE(nn.Module):
         loc, _ = self.encoder(x)
         return self.split_z(loc)
 
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        """q_phi(y_i = 1 | z_c = mean of q_phi(z_c | x)), [B, L]."""
-        z_c, _ = self.encode(x)
-        return self.q_y(z_c).probs
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """The labels [B, L] q_phi(y | z_c) predicts at the mean of q_phi(z_c | x): 0/1, class
+        indices, or values."""
+        return self.predict_labels(self.encode(x)[0])
 
     # The manipulations every model has (see baselines/__init__.py), on the means of q(z | x) ---
 
@@ -157,7 +209,7 @@ class CCVAE(nn.Module):
         return self.decode(*self.encode(x))
 
     def generate(self, y: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Pixel means for labels y [B, L] (0/1): z_c ~ p_psi(z_c | y), z_s ~ N(0, I)."""
+        """Pixel means for labels y [B, L]: z_c ~ p_psi(z_c | y), z_s ~ N(0, I)."""
         loc, scale = self.conditional_prior(y)
         z_c = loc + scale * standard_normal(loc.shape, loc, generator)
         z_s = standard_normal((y.shape[0], self.config.z_s_dim), loc, generator)
@@ -165,7 +217,7 @@ class CCVAE(nn.Module):
 
     def intervene(self, x: torch.Tensor, values: Mapping[int, float | torch.Tensor]) -> torch.Tensor:
         """Reconstructions of x with z_c^i set to the mean of p_psi(z_c^i | y_i = values[i])
-        (a 0/1 number or a per-image tensor [B]) for each label index i in `values`."""
+        (a number or a per-image tensor [B]) for each label index i in `values`."""
         z_c, z_s = self.encode(x)
         y = torch.zeros(z_c.shape[:-1], dtype=z_c.dtype, device=z_c.device)
         for index, value in values.items():

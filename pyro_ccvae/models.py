@@ -84,7 +84,7 @@ def make_elbo(model: nn.Module, config: TrainConfig):
     if unused:
         raise ValueError(f"the {DISPLAY_NAMES[name]} objective takes no {' or '.join(unused)}")
     if name == "ccvae":
-        return CCVAE_ELBO(model.q_y, config.num_classifier_samples, config.unsup_bound)
+        return CCVAE_ELBO(model.label_groups, config.num_classifier_samples, config.unsup_bound)
     return MODELS[name][2](**weights)
 
 

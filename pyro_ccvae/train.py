@@ -27,9 +27,9 @@ import pyro
 import torch
 
 from . import checkpoint
-from .data import LabelledImages, label_frequencies, labelled_subset, split_tensors
+from .data import LabelledImages, check_label_values, label_priors, labelled_subset, split_tensors
 from .datasets import ImageDataset, read_dataset, resolve_dataset
-from .evaluate import label_accuracy
+from .evaluate import label_scores
 from .labels import LabelError
 from .models import MODELS, check_name, config_fields, make_elbo
 
@@ -98,6 +98,8 @@ class PreparedData:
     train: LabelledImages  # labels hidden outside the labelled subset
     valid: LabelledImages
     label_names: list[str]
+    label_kinds: list[str]
+    label_classes: dict  # categorical label -> class names
     image_shape: tuple[int, int, int]
 
 
@@ -108,14 +110,14 @@ def prepare_data(data: ImageDataset, config: TrainConfig, device: torch.device) 
     if unknown:
         raise LabelError(f"unknown label(s) {', '.join(unknown)}; this data set has: {', '.join(data.label_names)}")
     data = data.select_labels(names)
-    not_binary = [n for n, k in zip(data.label_names, data.label_kinds) if k != "binary"]
-    if not_binary:
-        raise LabelError(f"label(s) {', '.join(not_binary)} are not binary; choose binary labels with --labels")
+    check_label_values(data)
     keep = labelled_subset(len(data.split_indices("train")), config.sup_fraction, config.seed)
     return PreparedData(
         train=split_tensors(data, "train", device, keep_rows=keep),
         valid=split_tensors(data, "valid", device),
         label_names=list(data.label_names),
+        label_kinds=list(data.label_kinds),
+        label_classes={name: list(classes) for name, classes in data.label_classes.items()},
         image_shape=data.image_shape,
     )
 
@@ -268,13 +270,14 @@ class Trainer:
         """Validation accuracy, the epoch's metrics, the checkpoint and metrics.jsonl."""
         self.check_finite(parameters=True)  # validating NaN weights would fail in the distributions
         self.model.eval()
-        accuracy, per_label = label_accuracy(self.model, self.data.valid)
+        scores = label_scores(self.model, self.data.valid)
         self.position = Position(self.position.epoch + 1, 0, self.position.step)
         metrics = {
             "epoch": self.position.epoch,
             "loss": self.epoch_loss.item() / len(self.data.train),
-            "valid_accuracy": accuracy,
-            "valid_per_label": dict(zip(self.data.label_names, per_label)),
+            "valid_accuracy": scores["accuracy"],  # mean over discrete labels; None without any
+            "valid_per_label": scores["per_label"],
+            "valid_regression": scores["regression"],  # continuous labels: MAE and R^2
             "seconds": self.epoch_seconds + time.perf_counter() - self.epoch_start,
         }
         self.history.append(metrics)
@@ -419,12 +422,15 @@ def _total_epochs(done, total: int, run_dir: Path) -> int:
 
 
 def new_model(data: PreparedData, model_options: dict, dataset_info: dict, model_name: str = "ccvae") -> torch.nn.Module:
-    """A fresh model (CCVAE by default) whose p(y) is the label frequency in the labelled
-    training rows; `model_options` as in `models.config_fields`."""
+    """A fresh model (CCVAE by default) whose p(y) is fitted to the labelled training rows;
+    `model_options` as in `models.config_fields`."""
     model_class, config_class, _ = MODELS[check_name(model_name)]
+    num_classes = [len(data.label_classes.get(name, ())) for name in data.label_names]
     config = config_class(
         label_names=data.label_names,
-        label_frequencies=label_frequencies(data.train),
+        label_priors=label_priors(data.train, data.label_kinds, num_classes),
+        label_kinds=data.label_kinds,
+        label_classes=data.label_classes,
         image_shape=data.image_shape,
         dataset=dataset_info,
         **config_fields(model_name, model_options, len(data.label_names)),

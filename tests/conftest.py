@@ -17,12 +17,13 @@ def tiny_model():
     """A CCVAE on 8x8 RGB images with 3 labels, 2-dim label blocks and 4-dim z_s."""
     torch.manual_seed(1)
     config = CCVAEConfig(
-        label_names=["a", "b", "c"], label_frequencies=[0.3, 0.5, 0.8], image_shape=(3, 8, 8), z_c_block=2, z_s_dim=4
+        label_names=["a", "b", "c"], label_priors=[0.3, 0.5, 0.8], image_shape=(3, 8, 8), z_c_block=2, z_s_dim=4
     )
     model = CCVAE(config)
     with torch.no_grad():  # move the conditional prior off its symmetric start
-        model.conditional_prior.loc.add_(0.3 * torch.randn_like(model.conditional_prior.loc))
-        model.classifier.bias.add_(torch.randn_like(model.classifier.bias))
+        binary = model.label_groups[0]
+        binary.characteristics.loc.add_(0.3 * torch.randn_like(binary.characteristics.loc))
+        binary.classifier.bias.add_(torch.randn_like(binary.classifier.bias))
     return model
 
 

@@ -16,7 +16,7 @@ from pyro_ccvae.baselines import DIVAConfig, M2Config, MVAEConfig, kingma_alpha,
 from pyro_ccvae.baselines._common import replay_values
 from pyro_ccvae.classical import classical_scores
 
-LABELS = dict(label_names=["a", "b", "c"], label_frequencies=[0.3, 0.5, 0.8], image_shape=(3, 8, 8))
+LABELS = dict(label_names=["a", "b", "c"], label_priors=[0.3, 0.5, 0.8], image_shape=(3, 8, 8))
 
 
 @pytest.fixture
@@ -30,8 +30,9 @@ def diva():
     torch.manual_seed(1)
     model = DIVA(DIVAConfig(**LABELS, z_c_block=2, z_s_dim=4))
     with torch.no_grad():  # move the conditional prior and classifier off their symmetric start
-        model.conditional_prior.loc.add_(0.3 * torch.randn_like(model.conditional_prior.loc))
-        model.classifier.bias.add_(torch.randn_like(model.classifier.bias))
+        binary = model.label_groups[0]
+        binary.characteristics.loc.add_(0.3 * torch.randn_like(binary.characteristics.loc))
+        binary.classifier.bias.add_(torch.randn_like(binary.classifier.bias))
     return model
 
 
@@ -59,7 +60,7 @@ def log_bernoulli(logits, values):
 
 
 def log_p_y(model, values):
-    p = model.label_probs
+    p = model.label_probs if hasattr(model, "label_probs") else model.label_groups[0].probs
     return values * p.log() + (1 - values) * (1 - p).log()
 
 
@@ -193,7 +194,7 @@ def test_m2_mixed_batch_is_the_sum_of_its_parts(m2, tiny_batch):
 def test_m2_options_are_checked(m2, tiny_batch):
     with pytest.raises(ValueError, match="unsup_bound"):
         M2_ELBO(unsup_bound="exact")
-    many = M2(M2Config(label_names=list("abcdefghijk"), label_frequencies=[0.5] * 11, image_shape=(1, 8, 8), z_dim=2))
+    many = M2(M2Config(label_names=list("abcdefghijk"), label_priors=[0.5] * 11, image_shape=(1, 8, 8), z_dim=2))
     x = torch.rand(2, 1, 8, 8)
     y, mask = torch.zeros(2, 11), torch.zeros(2, 11, dtype=torch.bool)
     with pytest.raises(ValueError, match="2\\^L"):
@@ -218,7 +219,7 @@ def diva_direct(model, x, y, mask, z_c, z_s, beta, alpha):
     kl_s = normal_kl(loc_s, scale_s, torch.tensor(0.0), torch.tensor(1.0)).sum(-1)
     mu, sigma = model.conditional_prior(y)
     kl_c = normal_kl(loc_c, scale_c, mu, sigma).sum(-1)  # [B, L]
-    logits = model.classifier(z_c)
+    logits = model.label_groups[0].classifier(z_c)
     auxiliary = log_bernoulli(logits, y)
     imputed = -dist.Normal(loc_c, scale_c).log_prob(z_c).sum(-1)
     for v in (0.0, 1.0):
@@ -387,13 +388,15 @@ def test_registry_config_round_trip_and_supports(baseline):
     assert all(isinstance(v, bool) for v in model.supports.values())
 
 
-def test_predict_proba_and_manipulation_shapes(baseline, tiny_batch):
+def test_predictions_and_manipulation_shapes(baseline, tiny_batch):
     _, model, _ = baseline
     x, y, _ = tiny_batch
     with torch.no_grad():
-        probs = model.predict_proba(x)
-        assert probs.shape == (6, 3)
-        assert ((probs >= 0) & (probs <= 1)).all()
+        predicted = model.predict(x)
+        assert predicted.shape == (6, 3) and ((predicted == 0) | (predicted == 1)).all()
+        drawn = model.draw_labels(4000)
+        assert ((drawn == 0) | (drawn == 1)).all()
+        torch.testing.assert_close(drawn.mean(0), torch.tensor([0.3, 0.5, 0.8]), atol=0.04, rtol=0)
         for images in (model.reconstruct(x), model.decode(*model.encode(x)), model.generate(y),
                        model.intervene(x, {0: 1.0}), model.swap(x, x.flip(0))):  # fmt: skip
             assert images.shape == x.shape
@@ -407,7 +410,7 @@ def test_svi_and_torch_steps_change_parameters(baseline, tiny_batch):
     svi = SVI(model.model, model.guide, pyro.optim.Adam({"lr": 0.01}), loss=elbo)
     assert math.isfinite(svi.step(x, y, mask))
     changed = {n for n, p in model.named_parameters() if not torch.equal(before[n], p)}
-    classifier = {"m2": "classifier.1.weight", "diva": "classifier.weight", "mvae": "label_decoder.4.weight"}[name]
+    classifier = {"m2": "classifier.1.weight", "diva": "label_groups.0.classifier.weight", "mvae": "label_decoder.4.weight"}[name]
     assert classifier in changed
     assert len(changed) == len(before)  # every network is trained by the objective
 

@@ -37,7 +37,7 @@ def elbo_rows(model, x, y, mask, bound, z_c, z_s, k=K, seed=4, y_unobserved=None
         data["y_unobserved"] = y_unobserved
     guide = replay_fixed(model.guide, data)
     torch.manual_seed(seed)
-    value, surrogate = CCVAE_ELBO(model.q_y, k, bound).row_bounds(model.model, guide, x, y, mask)
+    value, surrogate = CCVAE_ELBO(model.label_groups, k, bound).row_bounds(model.model, guide, x, y, mask)
     return value, surrogate
 
 
@@ -57,10 +57,10 @@ def direct_rows(model, x, y, mask, bound, z_c, z_s, k=K, seed=4, y_unobserved=No
         return dist.Normal(mu, sigma).log_prob(z_c).sum(-1)
 
     def log_q_y(z, values):  # log q(y_i = values_i | z_i), [..., L]
-        return dist.Bernoulli(logits=model.classifier(z)).log_prob(values)
+        return dist.Bernoulli(logits=model.label_groups[0].classifier(z)).log_prob(values)
 
     def log_p_y(values):
-        p = model.label_probs
+        p = model.label_groups[0].probs
         return values * p.log() + (1 - values) * (1 - p).log()
 
     observed_terms = obs * (log_p_zc(y) - log_q_y(z_c, y))
@@ -135,7 +135,7 @@ def test_enumerate_is_the_mean_of_sample(tiny_model, tiny_batch):
         enumerated, _ = elbo_rows(tiny_model, x, y, mask, "enumerate", z_c, z_s)
         copies = [t.repeat(n, *[1] * (t.dim() - 1)) for t in (x, y, mask, z_c, z_s)]
         guide = replay_fixed(tiny_model.guide, {"z_c": copies[3], "z_s": copies[4]})
-        elbo = CCVAE_ELBO(tiny_model.q_y, K, "sample")
+        elbo = CCVAE_ELBO(tiny_model.label_groups, K, "sample")
         draws = elbo.row_bounds(tiny_model.model, guide, *copies[:3])[0].view(n, -1)
     stderr = draws.std(0) / math.sqrt(draws.shape[0])
     assert (draws.std(0) > 0).all()  # y really is drawn
@@ -164,7 +164,7 @@ def importance_sampled_log_px(model, x, num_samples=5000):
     z_c, z_s = model.split_z(z)
     log_px_z = dist.Laplace(model.decode(z_c.flatten(0, 1), z_s.flatten(0, 1)), 1.0).log_prob(x.repeat(num_samples, 1, 1, 1))
     log_px_z = log_px_z.sum((1, 2, 3)).view(num_samples, -1)
-    p = model.label_probs
+    p = model.label_groups[0].probs
     log_pzc = 0
     for v, log_pv in ((0.0, (1 - p).log()), (1.0, p.log())):
         mu, sigma = model.conditional_prior(torch.full(z_c.shape[:-1], v))
@@ -181,7 +181,7 @@ def test_unsupervised_bounds_stay_below_log_px(tiny_model, tiny_batch):
     n = 500  # draws of the bound, as copies of the batch
     with torch.no_grad():
         for bound in ("sample", "enumerate", "marginal"):
-            elbo = CCVAE_ELBO(tiny_model.q_y, K, bound)
+            elbo = CCVAE_ELBO(tiny_model.label_groups, K, bound)
             copies = [t.repeat(n, *[1] * (t.dim() - 1)) for t in (x, y, mask)]
             mean = elbo.row_bounds(tiny_model.model, tiny_model.guide, *copies)[0].view(n, -1).mean(0)
             assert (mean < log_px).all(), bound
@@ -210,7 +210,7 @@ def test_mixed_batch_is_the_sum_of_its_parts(tiny_model, tiny_batch):
 
 def test_svi_step_and_both_loss_paths(tiny_model, tiny_batch):
     x, y, mask = tiny_batch
-    elbo = CCVAE_ELBO(tiny_model.q_y, K, "enumerate")
+    elbo = CCVAE_ELBO(tiny_model.label_groups, K, "enumerate")
     torch.manual_seed(5)
     loss = elbo.differentiable_loss(tiny_model.model, tiny_model.guide, x, y, mask)
     expected = grads(tiny_model, loss)
@@ -220,13 +220,13 @@ def test_svi_step_and_both_loss_paths(tiny_model, tiny_batch):
     for name, p in tiny_model.named_parameters():
         torch.testing.assert_close(p.grad, expected[name])
 
-    before = tiny_model.classifier.weight.detach().clone()
+    before = tiny_model.label_groups[0].classifier.weight.detach().clone()
     svi = SVI(tiny_model.model, tiny_model.guide, pyro.optim.Adam({"lr": 0.01}), loss=elbo)
     value = svi.step(x, y, mask)
     assert math.isfinite(value)
-    assert not torch.equal(before, tiny_model.classifier.weight)
+    assert not torch.equal(before, tiny_model.label_groups[0].classifier.weight)
 
 
 def test_elbo_rejects_unknown_bound(tiny_model):
     with pytest.raises(ValueError, match="unsup_bound"):
-        CCVAE_ELBO(tiny_model.q_y, unsup_bound="exact")
+        CCVAE_ELBO(tiny_model.label_groups, unsup_bound="exact")

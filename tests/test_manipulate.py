@@ -88,7 +88,7 @@ def test_flip_each_label_switches_away_from_the_prediction(tiny_model, tiny_batc
     x = tiny_batch[0]
     columns = flip_each_label(tiny_model, x, use_mean=True)
     assert columns.shape == (6, 3, 3, 8, 8)
-    predicted = (tiny_model.predict_proba(x) > 0.5).float()
+    predicted = tiny_model.predict(x)
     expected = intervene(tiny_model, x, {"c": 1 - predicted[:, 2]}, use_mean=True)
     assert torch.allclose(columns[:, 2], expected)
 
@@ -113,9 +113,9 @@ def test_device_and_dtype_follow_the_inputs(tiny_model, tiny_batch):
 
 
 def test_traversal_goes_from_below_class_0_to_above_class_1_for_one_dim_blocks():
-    model = CCVAE(CCVAEConfig(label_names=["a", "b"], label_frequencies=[0.5, 0.5], image_shape=(3, 8, 8), z_s_dim=2))
+    model = CCVAE(CCVAEConfig(label_names=["a", "b"], label_priors=[0.5, 0.5], image_shape=(3, 8, 8), z_s_dim=2))
     with torch.no_grad():
-        model.conditional_prior.loc.copy_(torch.tensor([[[-1.0], [3.0]], [[0.5], [-2.0]]]))
+        model.label_groups[0].characteristics.loc.copy_(torch.tensor([[[-1.0], [3.0]], [[0.5], [-2.0]]]))
     points = traversal_points(model, 0, steps=5)
     (loc0, sd0), (loc1, sd1) = prior(model, 0, 0), prior(model, 0, 1)
     assert points[0].item() == pytest.approx((loc0 - 2 * sd0).item(), abs=1e-6)
@@ -206,7 +206,7 @@ def test_diversity_keeps_the_other_latents_and_uses_the_prediction_by_default(ti
     (codes_c, codes_s), = spy.calls
     z_c, z_s = tiny_model.encode(x[None])
     assert torch.equal(codes_s, z_s.detach().expand(7, -1)) and torch.equal(codes_c[:, 1:], z_c[:, 1:].detach().expand(7, 2, 2))
-    predicted = float(tiny_model.predict_proba(x[None])[0, 0] > 0.5)
+    predicted = float(tiny_model.predict(x[None])[0, 0])
     loc, scale = prior_block(tiny_model, 0, predicted)
     again = diversity_latents(tiny_model, z_c[0].detach(), 0, predicted, 7, torch.Generator().manual_seed(0))
     assert torch.allclose(codes_c, again)

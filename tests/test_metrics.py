@@ -212,7 +212,7 @@ def test_reconstruction_error_of_a_model_off_by_a_constant():
 def test_ground_truth_metrics_on_tiny_synthfaces():
     data = generate_synthfaces(120, seed=0, size=16)
     torch.manual_seed(0)
-    config = CCVAEConfig(label_names=list(LABEL_NAMES), label_frequencies=[0.5] * 9, image_shape=(3, 16, 16), z_s_dim=4)
+    config = CCVAEConfig(label_names=list(LABEL_NAMES), label_priors=[0.5] * 9, image_shape=(3, 16, 16), z_s_dim=4)
     model = CCVAE(config).eval()
     result = ground_truth_metrics(model, data)
     tracking, leaks, r2 = result["characteristic_tracking"], result["leakage"], result["nuisance_r2"]

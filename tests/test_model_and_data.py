@@ -23,9 +23,9 @@ def test_prior_over_labels_is_the_labelled_frequency(tmp_path):
     train_labels = data.labels[data.split == 0]
     keep = labelled_subset(len(train_labels), 0.3, 7)
     expected = train_labels[keep].mean(0)
-    np.testing.assert_allclose(model.label_probs.numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(model.label_groups[0].probs.numpy(), expected, rtol=1e-6)
     # not the reference code's sigmoid(frequency)
-    assert not np.allclose(model.label_probs.numpy(), 1 / (1 + np.exp(-expected)), atol=0.05)
+    assert not np.allclose(model.label_groups[0].probs.numpy(), 1 / (1 + np.exp(-expected)), atol=0.05)
     # the hidden rows really are hidden, the kept ones observed
     assert prepared.train.mask.sum(0).tolist() == [len(keep)] * len(data.label_names)
     assert prepared.train.mask[torch.from_numpy(keep)].all()
@@ -73,13 +73,13 @@ def test_unobserved_labels_are_drawn_from_the_prior(tiny_model):
     drawn = trace.nodes["y"]["value"]
     assert (drawn[:, 0] == 1).all()
     freq = drawn[:, 1:].mean(0)
-    torch.testing.assert_close(freq, tiny_model.label_probs[1:], atol=0.03, rtol=0)
+    torch.testing.assert_close(freq, tiny_model.label_groups[0].probs[1:], atol=0.03, rtol=0)
 
 
 def test_fixed_labels_choose_their_conditional_prior(tiny_model):
     with torch.no_grad():
-        tiny_model.conditional_prior.loc[0, 0] = -5.0
-        tiny_model.conditional_prior.loc[0, 1] = 5.0
+        tiny_model.label_groups[0].characteristics.loc[0, 0] = -5.0
+        tiny_model.label_groups[0].characteristics.loc[0, 1] = 5.0
     n = 2000
     for value, sign in ((1.0, 1), (0.0, -1)):
         y, mask = assignment_tensors({"a": value}, tiny_model.config.label_names, n)

@@ -310,6 +310,27 @@ def test_a_newer_config_format_is_refused(reference, tmp_path):
     one_line_error(run("sample", "--run", run_dir, "--out", tmp_path / "s.png"), 1, "has format version 99")
 
 
+def test_a_run_of_format_version_1_loads_and_resumes(data_file, reference, tmp_path):
+    """Runs written before label kinds (all labels binary, parameters named classifier.*,
+    conditional_prior.*, label_probs, config field label_frequencies) still load and resume."""
+    old_names = {new: old for old, new in checkpoint._V1_LABEL_PARAMETERS.items()}
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    config_json = json.loads((reference[0] / "config.json").read_text())
+    config_json["format_version"] = 1
+    config_json["model"]["label_frequencies"] = config_json["model"].pop("label_priors")
+    del config_json["model"]["label_kinds"], config_json["model"]["label_classes"]
+    config_json["train"]["epochs"] = 2
+    (run_dir / "config.json").write_text(json.dumps(config_json))
+    state = torch.load(reference[0] / "checkpoint.pt", weights_only=True)
+    state["model"] = {old_names.get(k, k): v for k, v in state["model"].items()}
+    assert "conditional_prior.loc" in state["model"]
+    torch.save(state, run_dir / "checkpoint.pt")
+    assert_same_parameters(run_dir, reference[1])
+    resume_run(run_dir, CPU, epochs=3)
+    assert json.loads((run_dir / "config.json").read_text())["format_version"] == checkpoint.FORMAT_VERSION
+
+
 def corrupt_copies(real: bytes, seed: int) -> tuple[list[bytes], list[bytes]]:
     """(random bytes of several lengths and truncations of `real`, which must not load;
     copies of `real` with 20 bytes changed, which may)."""

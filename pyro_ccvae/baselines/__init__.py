@@ -4,12 +4,12 @@ pairs with CCVAE's networks and public interface.
 `BASELINES[name]` is (model class, config class, ELBO class):
 
     model_class, config_class, elbo_class = BASELINES["m2"]
-    model = model_class(config_class(label_names=..., label_frequencies=..., image_shape=..., **model_options))
+    model = model_class(config_class(label_names=..., label_priors=..., image_shape=..., **model_options))
     elbo = elbo_class(**objective_options)
     loss = elbo.differentiable_loss(model.model, model.guide, x, y, mask)
 
 Every model has `config` (with `to_dict()`), `model(x, y, mask)`, `guide(x, y, mask)`,
-`predict_proba(x) -> [B, L]`, `encode(x)` (a tuple of latent means, `decode(*encode(x))`
+`predict(x) -> [B, L]`, `draw_labels(num)`, `encode(x)` (a tuple of latent means, `decode(*encode(x))`
 reconstructs), `reconstruct`, `generate(y)`, `intervene(x, {label: value})`, `swap(sources,
 targets)`, and a class attribute `supports` saying which manipulations it allows.
 """

@@ -10,7 +10,7 @@ from pyro import poutine
 from pyro.poutine.util import site_is_subsample
 from torch import nn
 
-from ..model import LIKELIHOODS, CCVAEConfig
+from ..model import LIKELIHOODS, check_common_fields
 from ..networks import Encoder
 
 
@@ -19,13 +19,17 @@ class BaselineConfig:
     """The fields every model's config has (the same meaning as in `model.CCVAEConfig`)."""
 
     label_names: list[str]  # one binary label per name
-    label_frequencies: list[float]  # p(y_i = 1), from the labelled training data
+    label_priors: list[float]  # p(y_i = 1), from the labelled training data
+    label_kinds: list[str] = field(default_factory=list)  # all "binary" (the baselines model no other kind)
+    label_classes: dict = field(default_factory=dict)  # unused: no categorical labels
     image_shape: tuple[int, int, int] = (3, 64, 64)  # (C, S, S), S a power of two >= 8
     likelihood: str = "laplace"  # family of p_theta(x | .): "laplace" or "normal"
     likelihood_scale: float = 1.0  # its scale; the paper uses Laplace with scale 1
     dataset: dict = field(default_factory=dict)  # where the data came from (name, file, seed)
 
-    __post_init__ = CCVAEConfig.__post_init__  # the same checks as the CCVAE's config
+    def __post_init__(self):
+        check_common_fields(self)
+        require_binary(self, type(self).__name__.removesuffix("Config"))
 
     @property
     def num_labels(self) -> int:
@@ -46,9 +50,32 @@ def likelihood(config, pixel_means: torch.Tensor):
     return family(pixel_means, torch.full_like(pixel_means, config.likelihood_scale))
 
 
+def require_binary(config, model: str) -> None:
+    """ValueError unless every label of `config` is binary (the baselines model only those)."""
+    other = [f"{n} ({k})" for n, k in zip(config.label_names, config.label_kinds) if k != "binary"]
+    if other:
+        raise ValueError(
+            f"{model} models binary labels only, not {', '.join(other)}: train the CCVAE (--model ccvae) "
+            "or choose binary labels with --labels"
+        )
+
+
 def label_probs(config) -> torch.Tensor:
     """p(y_i = 1) from the label frequencies, clamped away from 0 and 1 (as in `CCVAE`)."""
-    return torch.tensor(config.label_frequencies).clamp(1e-4, 1 - 1e-4)
+    return torch.tensor(config.label_priors).clamp(1e-4, 1 - 1e-4)
+
+
+class BinaryLabelsMixin:
+    """`predict` and `draw_labels` of a model whose labels are all binary, from its
+    `predict_proba` and its buffer `label_probs` (p(y_i = 1))."""
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """0/1 predictions [B, L]: predict_proba > 1/2."""
+        return (self.predict_proba(x) > 0.5).to(x.dtype)
+
+    def draw_labels(self, num: int) -> torch.Tensor:
+        """`num` draws [num, L] of y ~ p(y), from torch's global generator."""
+        return torch.bernoulli(self.label_probs.expand(num, -1))
 
 
 # Traces ---------------------------------------------------------------------------------------

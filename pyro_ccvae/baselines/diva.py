@@ -23,17 +23,22 @@ from torch.distributions import kl_divergence
 
 from ..elbo import RowwiseELBO, row_sum, site_log_prob
 from ..model import CCVAE, CCVAEConfig
-from ._common import traces
+from ._common import require_binary, traces
 
 
 @dataclass
 class DIVAConfig(CCVAEConfig):
-    """The fields of `CCVAEConfig`: the modified DIVA has the CCVAE's networks and sizes."""
+    """The fields of `CCVAEConfig`: the modified DIVA has the CCVAE's networks and sizes. Its
+    objective is written for binary labels only."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        require_binary(self, "DIVA")
 
 
 class DIVA(CCVAE):
     """Modified DIVA (App. C.4) as a Pyro model/guide pair: `CCVAE`'s program under the name
-    "diva", and everything else of `CCVAE` (encode, decode, predict_proba, q_y, reconstruct,
+    "diva", and everything else of `CCVAE` (encode, decode, predict, draw_labels, reconstruct,
     generate, intervene, swap, ...).
 
     `supports`: everything, as the paper notes (footnote 2: DIVA can perform the same tasks as

@@ -37,7 +37,7 @@ from torch import nn
 
 from ..elbo import RowwiseELBO, row_sum, site_log_prob
 from ..networks import Decoder, standard_normal
-from ._common import BaselineConfig, conv_body, label_probs, likelihood, replay_values
+from ._common import BaselineConfig, BinaryLabelsMixin, conv_body, label_probs, likelihood, replay_values
 from ._common import traces
 
 UNSUP_BOUNDS = ("sample", "enumerate")
@@ -55,7 +55,7 @@ class M2Config(BaselineConfig):
     z_dim: int = 27  # size of z; the decoder sees z_dim + L inputs (L + 27 = CCVAE's m)
 
 
-class M2(nn.Module):
+class M2(BinaryLabelsMixin, nn.Module):
     """M2 as a Pyro model/guide pair with the public interface of `model.CCVAE`.
 
     `supports`: interventions set y_i directly in the decoder input (a binary switch, z fixed);

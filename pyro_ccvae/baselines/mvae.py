@@ -40,7 +40,7 @@ from torch import nn
 
 from ..elbo import RowwiseELBO, row_sum, site_log_prob
 from ..networks import Decoder, Encoder, standard_normal
-from ._common import BaselineConfig, label_probs, likelihood, sample_sites
+from ._common import BaselineConfig, BinaryLabelsMixin, label_probs, likelihood, sample_sites
 from ._common import traces
 
 
@@ -93,7 +93,7 @@ class LabelExpert(nn.Module):
         return loc, F.softplus(raw_scale) + 1e-5
 
 
-class MVAE(nn.Module):
+class MVAE(BinaryLabelsMixin, nn.Module):
     """MVAE as a Pyro model/guide pair with the public interface of `model.CCVAE`.
 
     `supports`: interventions encode the image together with its predicted labels, one of them

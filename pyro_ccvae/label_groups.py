@@ -1,0 +1,173 @@
+"""The three label kinds, each as the three factors the CCVAE needs for a label y_i:
+its prior p(y_i), its classifier q_phi(y_i | z_c^i) and its conditional prior p_psi(z_c^i | y_i).
+
+    binary       p(y_i) = Bernoulli(frequency of y_i = 1)
+                 q(y_i | z_c^i) = Bernoulli(sigmoid(w_i . z_c^i + b_i))          (the paper)
+                 p(z_c^i | y_i) = N(mu_i(y_i), sigma_i(y_i)): a pair per value
+    categorical  p(y_i) = Categorical(class frequencies)
+                 q(y_i | z_c^i) = Categorical(softmax(W_i z_c^i + b_i))          (student report 001)
+                 p(z_c^i | y_i) = N(mu_i(y_i), sigma_i(y_i)): a pair per class
+    continuous   p(y_i) = N(mean, std) of the labelled values
+                 q(y_i | z_c^i) = N(mean + std (w_i . z_c^i + b_i), std s_i)     ("C3VAE", poster 000)
+                 p(z_c^i | y_i) = N(MLP_i((y_i - mean) / std))
+
+Discrete kinds can be enumerated in the unsupervised bound; a continuous y_i is drawn from q
+by reparameterisation. Labels are grouped into Pyro sites: all binary labels share the sites
+"y" and "z_c" (vectorised in the plate "labels", as in the paper); each categorical or
+continuous label is a group of its own with sites "y[name]", "z_c[name]" in a plate
+"labels[name]" of size 1. Every group takes its labels out of the full label tensors
+([B, L] and [B, L, d], in the config's label order) with `labels_of` and `blocks_of`.
+"""
+
+from __future__ import annotations
+
+import pyro.distributions as dist
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .datasets.h5format import LABEL_KINDS  # noqa: F401  (binary, categorical, continuous)
+from .networks import DiagonalClassifier, DiagonalConditionalPrior
+
+MIN_PROB = 1e-4  # prior probabilities are kept above this, so that log p(y) stays finite
+
+
+class LabelGroup(nn.Module):
+    """Labels of one kind that share a pair of Pyro sites (see the module docstring)."""
+
+    kind: str
+    enumerable: bool  # whether the unsupervised bound may sum over y_i's values
+
+    def __init__(self, names: list[str], index: list[int], suffix: str = ""):
+        super().__init__()
+        self.names = list(names)
+        self.index = list(index)  # positions of these labels among all labels
+        self.y_site, self.z_c_site, self.plate = "y" + suffix, "z_c" + suffix, "labels" + suffix
+        start = self.index[0]
+        contiguous = self.index == list(range(start, start + len(self.index)))
+        self._columns = slice(start, start + len(self.index)) if contiguous else self.index
+
+    @property
+    def size(self) -> int:
+        return len(self.index)
+
+    def labels_of(self, y: torch.Tensor) -> torch.Tensor:
+        """This group's columns of a label tensor: [..., L] -> [..., L_g]."""
+        return y[..., self._columns]
+
+    def blocks_of(self, z_c: torch.Tensor) -> torch.Tensor:
+        """This group's blocks of z_c: [..., L, d] -> [..., L_g, d]."""
+        return z_c[..., self._columns, :]
+
+    def prior(self) -> dist.TorchDistribution:
+        """p(y_i), batch shape [L_g]."""
+        raise NotImplementedError
+
+    def q_y(self, z_c: torch.Tensor) -> dist.TorchDistribution:
+        """q_phi(y_i | z_c^i): z_c [..., L_g, d] -> batch shape [..., L_g]."""
+        raise NotImplementedError
+
+    def conditional_prior(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """loc, scale [..., L_g, d] of p_psi(z_c^i | y_i) for y [..., L_g]."""
+        raise NotImplementedError
+
+    def predict(self, z_c: torch.Tensor) -> torch.Tensor:
+        """The most probable label under q_phi(y_i | z_c^i) (the mean for a continuous one), [..., L_g]."""
+        raise NotImplementedError
+
+
+class BinaryLabels(LabelGroup):
+    kind, enumerable = "binary", True
+
+    def __init__(self, names, index, frequencies: list[float], block_dim: int):
+        super().__init__(names, index)
+        self.classifier = DiagonalClassifier(len(names), block_dim)
+        self.characteristics = DiagonalConditionalPrior(len(names), block_dim, num_values=2)
+        # p(y): the labelled frequencies themselves (no sigmoid), clamped away from 0 and 1.
+        self.register_buffer("probs", torch.tensor(frequencies, dtype=torch.float32).clamp(MIN_PROB, 1 - MIN_PROB))
+
+    def prior(self):
+        return dist.Bernoulli(self.probs)
+
+    def q_y(self, z_c):
+        return dist.Bernoulli(logits=self.classifier(z_c))
+
+    def conditional_prior(self, y):
+        return self.characteristics(y)
+
+    def predict(self, z_c):
+        return (self.classifier(z_c) > 0).to(z_c.dtype)
+
+
+class CategoricalLabel(LabelGroup):
+    kind, enumerable = "categorical", True
+
+    def __init__(self, name: str, index: int, frequencies: list[float], block_dim: int):
+        super().__init__([name], [index], suffix=f"[{name}]")
+        num_classes = len(frequencies)
+        self.classifier = nn.Linear(block_dim, num_classes)  # z_c^i -> logits of the K classes
+        self.characteristics = DiagonalConditionalPrior(1, block_dim, num_values=num_classes)
+        probs = torch.tensor(frequencies, dtype=torch.float32).clamp(min=MIN_PROB)
+        self.register_buffer("probs", (probs / probs.sum()).unsqueeze(0))  # [1, K]
+
+    def prior(self):
+        return dist.Categorical(self.probs)
+
+    def q_y(self, z_c):
+        return dist.Categorical(logits=self.classifier(z_c))  # batch [..., 1]
+
+    def conditional_prior(self, y):
+        return self.characteristics(y)
+
+    def predict(self, z_c):
+        return self.classifier(z_c).argmax(-1).to(z_c.dtype)
+
+
+class ContinuousLabel(LabelGroup):
+    kind, enumerable = "continuous", False
+
+    def __init__(self, name: str, index: int, mean: float, std: float, block_dim: int, hidden: int = 32):
+        super().__init__([name], [index], suffix=f"[{name}]")
+        self.register_buffer("mean", torch.tensor([float(mean)]))
+        self.register_buffer("std", torch.tensor([float(std)]))
+        # q(y | z_c): a regression on z_c^i in standardised units.
+        self.weight = nn.Parameter(torch.ones(1, block_dim))
+        self.bias = nn.Parameter(torch.zeros(1))
+        self.raw_scale = nn.Parameter(torch.full((1,), -0.4328))  # softplus = 0.5
+        # p(z_c | y): a small MLP from the standardised value to (loc, raw scale) of z_c^i.
+        self.characteristics = nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, 2 * block_dim))
+
+    def standardise(self, y: torch.Tensor) -> torch.Tensor:
+        return (y - self.mean) / self.std
+
+    def prior(self):
+        return dist.Normal(self.mean, self.std)
+
+    def q_y(self, z_c):
+        standardised = (z_c * self.weight).sum(-1) + self.bias  # [..., 1]
+        return dist.Normal(self.mean + self.std * standardised, self.std * F.softplus(self.raw_scale))
+
+    def conditional_prior(self, y):
+        loc, raw_scale = self.characteristics(self.standardise(y).unsqueeze(-1)).chunk(2, dim=-1)
+        return loc, F.softplus(raw_scale) + 1e-3  # [..., 1, d] each
+
+    def predict(self, z_c):
+        return self.q_y(z_c).mean
+
+
+def make_label_groups(
+    names: list[str], kinds: list[str], priors: list, block_dim: int
+) -> list[LabelGroup]:
+    """The groups for labels `names` of `kinds`, with `priors` as in `CCVAEConfig.label_priors`:
+    one group for all binary labels (if any), then one per categorical or continuous label."""
+    binary = [i for i, kind in enumerate(kinds) if kind == "binary"]
+    groups: list[LabelGroup] = []
+    if binary:
+        groups.append(BinaryLabels([names[i] for i in binary], binary, [priors[i] for i in binary], block_dim))
+    for i, (name, kind, prior) in enumerate(zip(names, kinds, priors)):
+        if kind == "categorical":
+            groups.append(CategoricalLabel(name, i, list(prior), block_dim))
+        elif kind == "continuous":
+            mean, std = prior
+            groups.append(ContinuousLabel(name, i, mean, std, block_dim))
+    return groups
