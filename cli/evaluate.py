@@ -78,6 +78,9 @@ def _print_table(result: dict) -> None:
             f"label leakage into z_\\c, logistic-regression accuracy: {_number(leak['mean_accuracy'])} "
             f"(majority baseline {_number(leak['mean_majority_baseline'])})"
         )
+        for name, value in leak["per_label"].items():
+            if "r2" in value:
+                click.echo(f"label leakage into z_\\c, {name} from a linear regression: R^2 {_number(value['r2'])}")
         click.echo(f"nuisances in z_c, mean linear R^2: {_number(truth['nuisance_r2']['mean'])}")
 
 

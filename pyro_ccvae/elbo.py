@@ -22,7 +22,10 @@ discrete label (binary or categorical) `unsup_bound` chooses how:
                which the classifier learns from labelled rows only.
 
 A continuous label's U_i is always one reparameterised draw y_i ~ q(y_i|z_c^i) (its values
-cannot be summed, and log p(z_c^i) has no closed form under the MLP of p(z_c^i|y_i)).
+cannot be summed). Where a continuous label is observed, the guide draws z_c^i from the exact
+Gaussian q(z_c^i|x,y_i) = q(y_i|z_c^i) q(z_c^i|x) / q(y_i|x) (label_groups.ContinuousLabel):
+eq. (4) computed without its importance weight for that label, whose variance otherwise stalls
+learning (docs/objective.md).
 
 The model and guide must use the sites of `label_groups.LabelGroup`: for each group, labels
 "y<suffix>" (split by `obs_mask` into "..._observed" and "..._unobserved") and characteristic
@@ -170,6 +173,18 @@ class CCVAE_ELBO(RowwiseELBO):
                 score_terms = (1 - obs) * log_q_u[0] * latent_part.detach()
                 score = score_terms - score_terms.detach()  # value zero, gradient the score term
 
+        if group.kind == "continuous":
+            # The guide drew z_c^i from q(z_c^i | x, y_i) itself (label_groups.py): its log-density,
+            # in the bracket below, is log q(z_c^i|x) + log q(y_i|z_c^i) - log q(y_i|x), so the
+            # label adds log p(z_c^i|y_i) there and nothing to w or to the estimate of q(y_o | x).
+            no_draws = torch.zeros(self.num_classifier_samples, *obs.shape[:1], device=obs.device)
+            return _LabelTerms(
+                bracket=obs * log_p_zc[0] + (1 - obs) * latent_part - q_zc.log_prob(z_c),
+                score=score,
+                log_q_yo_draws=no_draws,
+                log_q_yo_zbar=no_draws[0],
+                log_p_yo=(obs * observed["fn"].log_prob(y_obs)).sum(-1),
+            )
         z_c_draws = q_zc.rsample((self.num_classifier_samples,))  # [k, B, L_g, d]
         return _LabelTerms(
             bracket=observed_part + (1 - obs) * latent_part - q_zc.log_prob(z_c),

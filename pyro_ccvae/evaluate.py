@@ -89,8 +89,9 @@ def evaluate_run(
     model cannot take (set to None) to the reason."""
     config = load_config(run_dir)
     model = load_model(run_dir, device)
+    not_binary = [f"{n} ({k})" for n, k in zip(model.config.label_names, model.config.label_kinds) if k != "binary"]
     scorer = None
-    if oracle_dir is not None:
+    if oracle_dir is not None and not not_binary:
         scorer = label_scorer(load_oracle(oracle_dir, device), model.config.label_names, model.config.image_shape)
     path = dataset or config["model"]["dataset"]["path"]
     data = data_for_run(model.config, load_dataset(path), run_dir, path)
@@ -111,6 +112,11 @@ def evaluate_run(
             result["not_supported"][key] = reason
         return reason is None
 
+    if oracle_dir is not None and not_binary:
+        reason = "the oracle measures are defined for binary labels; this model also has " + ", ".join(not_binary)
+        for key in ("swap_score", "conditional_generation_accuracy", "intervention_matrix"):
+            result[key] = None
+            result["not_supported"][key] = reason
     if scorer is not None:
         if supported("swap_score", "swap"):
             generator = torch.Generator().manual_seed(seed)

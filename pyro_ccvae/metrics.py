@@ -37,7 +37,7 @@ Definitions chosen:
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -99,13 +99,14 @@ def reconstruction_error(x, reconstruction) -> float:
 
 def spearman_within_classes(z, characteristic, labels) -> dict:
     """|Spearman rho| between a latent z [N] and a hidden characteristic [N] within each class
-    of a binary label [N] (NaN labels skipped): {"class_0", "class_1", "mean"}; a class with
-    fewer than 3 images or constant values gives NaN and is left out of the mean."""
+    of a discrete label [N] (NaN labels skipped): {"class_0", "class_1", ..., "mean"}, a key per
+    class (0 and 1 for a binary label); a class with fewer than 3 images or constant values
+    gives NaN and is left out of the mean."""
     from scipy.stats import spearmanr
 
     z, c, y = (np.asarray(a, np.float64).reshape(-1) for a in (z, characteristic, labels))
     out = {}
-    for value in (0, 1):
+    for value in sorted({0, 1} | set(np.unique(y[~np.isnan(y)]).astype(int).tolist())):
         rows = y == value
         if rows.sum() < 3 or np.ptp(z[rows]) == 0 or np.ptp(c[rows]) == 0:
             out[f"class_{value}"] = float("nan")
@@ -116,22 +117,35 @@ def spearman_within_classes(z, characteristic, labels) -> dict:
     return out
 
 
-def leakage(z_train, y_train, z_test, y_test) -> list[dict]:
-    """How well each binary label can be predicted from latents it should not be in (z_\\c):
-    per label, the test accuracy of a logistic regression (on standardised features) fitted
-    on the training rows, next to the test accuracy of always predicting the training
-    majority class. Labels [N, L] may hold NaN (skipped)."""
-    from sklearn.linear_model import LogisticRegression
+def leakage(z_train, y_train, z_test, y_test, kinds: Sequence[str] | None = None) -> list[dict]:
+    """How well each label can be predicted from latents it should not be in (z_\\c), on
+    standardised features fitted on the training rows and scored on the test rows (labels
+    [N, L] may hold NaN, skipped), by the label's kind (default: all binary):
+
+    - binary or categorical: {"accuracy" of a logistic regression, "majority_baseline", the
+      accuracy of always predicting the training majority class};
+    - continuous: {"r2" of a linear regression}, 0 being no better than the training mean (the
+      poster's leakage probe: age from z_\\c).
+    """
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.metrics import r2_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     z_train, z_test = np.asarray(z_train, np.float64), np.asarray(z_test, np.float64)
     y_train, y_test = np.asarray(y_train, np.float64), np.asarray(y_test, np.float64)
     results = []
-    for i in range(y_train.shape[1]):
+    for i, kind in enumerate(kinds or ["binary"] * y_train.shape[1]):
         tr, te = ~np.isnan(y_train[:, i]), ~np.isnan(y_test[:, i])
-        yt, ye = y_train[tr, i] > 0.5, y_test[te, i] > 0.5
-        majority = bool(yt.mean() >= 0.5) if yt.size else False
+        if kind == "continuous":
+            if te.sum() < 2 or tr.sum() < 2:
+                results.append({"r2": float("nan")})
+                continue
+            regression = make_pipeline(StandardScaler(), LinearRegression()).fit(z_train[tr], y_train[tr, i])
+            results.append({"r2": float(r2_score(y_test[te, i], regression.predict(z_test[te])))})
+            continue
+        yt, ye = np.round(y_train[tr, i]).astype(int), np.round(y_test[te, i]).astype(int)
+        majority = int(np.bincount(yt).argmax()) if yt.size else 0
         baseline = float(np.mean(ye == majority)) if ye.size else float("nan")
         if ye.size == 0:
             accuracy = float("nan")
@@ -272,12 +286,13 @@ def ground_truth_metrics(
     q(z | x), split into z_c and z_\\c (CCVAE, DIVA); `data` carries the model's labels in the
     model's order.
 
-    characteristic_tracking: per label i with a factor "char_<label>", |Spearman rho| between
-        z_c^i (its first dimension when d > 1) and that hidden characteristic within each
-        class of y_i on the test split, and their mean (`spearman_within_classes`).
+    characteristic_tracking: per discrete label i with a factor "char_<label>", |Spearman rho|
+        between z_c^i (its first dimension when d > 1) and that hidden characteristic within
+        each class of y_i on the test split, and their mean (`spearman_within_classes`).
     leakage: per label, test accuracy of a logistic regression from z_\\c, fitted on (up to
-        `max_train` random) training images, next to the majority-class baseline (`leakage`);
-        close to the baseline means z_\\c holds no label information.
+        `max_train` random) training images, next to the majority-class baseline, or for a
+        continuous label the R^2 of a linear regression (`leakage`); close to the baseline
+        (R^2 near 0) means z_\\c holds no label information.
     nuisance_r2: per factor not named "char_*", the test R^2 of a linear regression from z_c
         (all blocks), fitted on the same training images (`regression_r2`); near 0 means z_c
         leaves the nuisances to z_\\c.
@@ -300,12 +315,13 @@ def ground_truth_metrics(
     (zc_train, zs_train), (zc_test, zs_test) = encode(train_rows), encode(test_rows)
     names = list(model.config.label_names)
     factor_names = list(data.factor_names)
+    kinds = list(model.config.label_kinds)
     tracking = {}
     for i, name in enumerate(names):
-        if f"char_{name}" in factor_names:
+        if f"char_{name}" in factor_names and kinds[i] != "continuous":
             column = factor_names.index(f"char_{name}")
             tracking[name] = spearman_within_classes(zc_test[:, i, 0], data.factors[test_rows, column], data.labels[test_rows, i])
-    leaks = dict(zip(names, leakage(zs_train, data.labels[train_rows], zs_test, data.labels[test_rows])))
+    leaks = dict(zip(names, leakage(zs_train, data.labels[train_rows], zs_test, data.labels[test_rows], kinds)))
     nuisances = [k for k, n in enumerate(factor_names) if not n.startswith("char_")]
     r2 = regression_r2(
         zc_train.reshape(len(train_rows), -1),
@@ -325,8 +341,8 @@ def ground_truth_metrics(
         },
         "leakage": {
             "per_label": leaks,
-            "mean_accuracy": mean([v["accuracy"] for v in leaks.values()]),
-            "mean_majority_baseline": mean([v["majority_baseline"] for v in leaks.values()]),
+            "mean_accuracy": mean([v["accuracy"] for v in leaks.values() if "accuracy" in v]),
+            "mean_majority_baseline": mean([v["majority_baseline"] for v in leaks.values() if "accuracy" in v]),
         },
         "nuisance_r2": {
             "per_factor": {factor_names[k]: v for k, v in zip(nuisances, r2)},

@@ -81,8 +81,8 @@ def direct_terms(model, z_c, values):
     log_q_y.insert(1, log_softmax.gather(-1, c.expand(log_softmax.shape[:-1]).unsqueeze(-1)).squeeze(-1))
     a = values[..., 3]  # continuous: age
     mean, std = 40.0, 12.0
-    out = age.characteristics(((a - mean) / std).unsqueeze(-1))
-    loc, scale = out[..., :2], F.softplus(out[..., 2:]) + 1e-3
+    loc = ((a - mean) / std).unsqueeze(-1) * age.slope[0] + age.offset[0]
+    scale = F.softplus(age.raw_prior_scale[0])
     log_p_zc.append(dist.Normal(loc, scale).log_prob(z_c[..., 3, :]).sum(-1))
     log_p_y.append(dist.Normal(mean, std).log_prob(a))
     regression = (z_c[..., 3, :] * age.weight[0]).sum(-1) + age.bias[0]
@@ -93,17 +93,31 @@ def direct_terms(model, z_c, values):
 def direct_bound(model, x, y, mask, bound, z_c, z_s, y_u, k=K, seed=4):
     """Eq. (4) for the observed labels of each row and eq. (5) for its latent ones, label by
     label; latent discrete labels summed over their values ("enumerate", "marginal") or taken
-    at y_u ("sample"); latent continuous labels always at the draw y_u."""
+    at y_u ("sample"); latent continuous labels always at the draw y_u; an observed continuous
+    label through the Gaussian q(z_c^age | x, age) instead of the weight w."""
     obs = mask.float()
     loc, scale = model.encoder(x)
     loc_c, loc_s = model.split_z(loc)
     scale_c, scale_s = model.split_z(scale)
     log_px = dist.Laplace(model.decode(z_c, z_s), 1.0).log_prob(x).sum((1, 2, 3))
     log_pzs = dist.Normal(0.0, 1.0).log_prob(z_s).sum(-1)
-    log_qz = dist.Normal(loc_c, scale_c).log_prob(z_c).sum((-1, -2)) + dist.Normal(loc_s, scale_s).log_prob(z_s).sum(-1)
+    log_q_c = dist.Normal(loc_c, scale_c).log_prob(z_c).sum(-1)  # [B, 4], q(z_c^i | x)
+    # Age observed: the guide's z_c^age ~ q(z_c^age | x, age), Gaussian conditioning written out.
+    age = model.label_groups[2]
+    c, a = 12.0 * age.weight[0], 40.0 + 12.0 * age.bias[0]
+    noise_var = (12.0 * F.softplus(age.raw_scale[0])) ** 2
+    precision = torch.diag_embed(scale_c[:, 3] ** -2) + torch.outer(c, c) / noise_var  # [B, d, d]
+    right = loc_c[:, 3] / scale_c[:, 3] ** 2 + c * ((y[:, 3] - a) / noise_var).unsqueeze(-1)
+    mean = torch.linalg.solve(precision, right.unsqueeze(-1)).squeeze(-1)
+    conditioned = dist.MultivariateNormal(mean, precision_matrix=precision).log_prob(z_c[:, 3])
+    log_q_c[:, 3] = torch.where(mask[:, 3], conditioned, log_q_c[:, 3])
+    log_qz = log_q_c.sum(-1) + dist.Normal(loc_s, scale_s).log_prob(z_s).sum(-1)
 
     p_zc, p_y, q_y = direct_terms(model, z_c, y)
     observed = obs * (p_zc - q_y)
+    observed[:, 3] = obs[:, 3] * p_zc[:, 3]  # q(age|z_c) and q(age|x) are inside the conditioned q
+    discrete = obs.clone()
+    discrete[:, 3] = 0  # w and q(y_o | x) cover the discrete labels only
     p_zc_u, p_y_u, q_y_u = direct_terms(model, z_c, y_u)
     latent = p_zc_u + p_y_u - q_y_u  # one draw, [B, 4]
     if bound != "sample":
@@ -120,12 +134,12 @@ def direct_bound(model, x, y, mask, bound, z_c, z_s, y_u, k=K, seed=4):
                 latent[:, i] = torch.stack([joint for joint, _ in per_value]).logsumexp(0)
     bracket = log_px + log_pzs - log_qz + (observed + (1 - obs) * latent).sum(-1)
 
-    torch.manual_seed(seed)  # the ELBO's k draws of z_c, group by group: binary, hair, age
+    torch.manual_seed(seed)  # the ELBO's k draws of z_c, group by group: binary, hair
     draws = torch.zeros(k, *z_c.shape)
-    for columns in ([0, 2], [1], [3]):
+    for columns in ([0, 2], [1]):
         draws[:, :, columns] = dist.Normal(loc_c[:, columns], scale_c[:, columns]).rsample((k,))
-    log_q_y_x = (obs * direct_terms(model, draws, y)[2]).sum(-1).logsumexp(0) - math.log(k)
-    weight = ((obs * direct_terms(model, z_c.detach(), y)[2]).sum(-1) - log_q_y_x).exp()
+    log_q_y_x = (discrete * direct_terms(model, draws, y)[2]).sum(-1).logsumexp(0) - math.log(k)
+    weight = ((discrete * direct_terms(model, z_c.detach(), y)[2]).sum(-1) - log_q_y_x).exp()
     return weight * bracket + log_q_y_x + (obs * p_y).sum(-1)
 
 
@@ -217,22 +231,17 @@ def test_mixed_bound_is_below_log_p_x_y(mixed_model, mixed_batch):
     """E[bound] <= log p(x, y_o) on rows with mixed observed and latent labels of every kind.
 
     At this model's random start single draws of the bound are heavy-tailed (for one row they
-    ranged from -7700 to -13 nats around a mean of -203 +/- 7), for two reasons: w =
-    q(y_o|zbar_c) / q(y_o|x) varies by orders of magnitude where the classifiers q(y_i|z_c^i)
-    are steep over q(z_c|x), and log p(z_c^age|age) is very negative wherever the random MLP
-    gives p(z_c^age|age) a small scale; with a bracket of about -800 nats, even a tenfold spread
-    of w swamps the mean of a few hundred draws. Nearly flat classifiers (w within a few per
-    cent of 1), unit scales of p(z_c^age|age) and a flat
-    likelihood (scale 30, so that the prior is a good importance sampler) make the check about
-    the bound itself, not about the estimators' variance; the direct computation above checks
-    the weighted terms exactly."""
+    ranged from -7700 to -13 nats around a mean of -203 +/- 7): w = q(y_o|zbar_c) / q(y_o|x)
+    varies by orders of magnitude where the classifiers q(y_i|z_c^i) are steep over q(z_c|x),
+    and with a bracket of about -800 nats even a tenfold spread of w swamps the mean of a few
+    hundred draws. Nearly flat classifiers (w within a few per cent of 1) and a flat likelihood
+    (scale 30, so that the prior is a good importance sampler) make the check about the bound
+    itself, not about the estimators' variance; the direct computation above checks the
+    weighted terms exactly."""
     x, y, mask = mixed_batch
     binary, hair, age = mixed_model.label_groups
     for weight in (binary.classifier.weight, hair.classifier.weight, age.weight):
         weight.mul_(0.01)
-    last = age.characteristics[-1]  # outputs (loc, raw scale) of p(z_c^age | age)
-    last.weight[2:] = 0
-    last.bias[2:] = 0.5413  # softplus = 1
     mixed_model.config.likelihood_scale = 30.0
     torch.manual_seed(6)
     log_p = log_joint_rows(mixed_model, x, y, mask, 20000)
@@ -280,3 +289,31 @@ def test_config_rejects_inconsistent_kinds():
         CCVAEConfig(**base, label_priors=[[1.0, 0.0]], label_kinds=["continuous"])
     with pytest.raises(ValueError, match="unknown kind"):
         CCVAEConfig(**base, label_priors=[0.5], label_kinds=["ordinal"])
+
+
+def test_label_scores_are_accuracy_mae_and_r2_of_the_predictions(mixed_model):
+    from pyro_ccvae.data import LabelledImages
+    from pyro_ccvae.evaluate import label_scores
+
+    g = torch.Generator().manual_seed(8)
+    images = torch.randint(0, 256, (50, 3, 8, 8), dtype=torch.uint8, generator=g)
+    labels = torch.stack(
+        [torch.randint(0, 2, (50,), generator=g), torch.randint(0, 3, (50,), generator=g),
+         torch.randint(0, 2, (50,), generator=g), 20 + 60 * torch.rand(50, generator=g)], -1
+    ).float()  # fmt: skip
+    mask = torch.rand(50, 4, generator=g) > 0.3
+    data = LabelledImages(images, torch.where(mask, labels, torch.zeros_like(labels)), mask)
+    with torch.no_grad():
+        scores = label_scores(mixed_model, data, batch_size=16)
+        predicted = mixed_model.predict(images.float() / 255)
+    for i, name in enumerate(["a", "hair", "b"]):
+        column = i if i < 2 else 2
+        rows = mask[:, column]
+        expected = (predicted[rows, column] == labels[rows, column]).float().mean().item()
+        assert scores["per_label"][name] == pytest.approx(expected)
+    assert scores["accuracy"] == pytest.approx(sum(scores["per_label"].values()) / 3)
+    rows = mask[:, 3]
+    truth, guess = labels[rows, 3].double(), predicted[rows, 3].double()
+    assert scores["regression"]["age"]["mae"] == pytest.approx((truth - guess).abs().mean().item())
+    r2 = 1 - ((truth - guess) ** 2).sum() / ((truth - truth.mean()) ** 2).sum()
+    assert scores["regression"]["age"]["r2"] == pytest.approx(r2.item(), rel=1e-6)

@@ -519,7 +519,7 @@ def test_age_is_recoverable_from_the_face_pixels_by_ridge_regression():
 
 def test_mixed_file_writes_kinds_and_classes_and_reads_back(tmp_path):
     path = cached_synthfaces(tmp_path, num_images=100, seed=2, size=16, variant="mixed")
-    assert path == tmp_path / "synthfaces-mixed-v1-n100-s2-16px.h5"
+    assert path == tmp_path / "synthfaces-mixed-v2-n100-s2-16px.h5"
     assert path != cached_synthfaces(tmp_path, num_images=100, seed=2, size=16)
     data = read_dataset(path)
     expected = generate_synthfaces(100, seed=2, size=16, variant="mixed")
@@ -570,9 +570,9 @@ def test_resolve_dataset_builds_the_mixed_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sf, "cached_synthfaces", small)
     mixed = resolve_dataset("synthfaces-mixed", tmp_path)
-    assert mixed.name == "synthfaces-mixed-v1-n40-s0-16px.h5" and mixed.is_file()
+    assert mixed.name == "synthfaces-mixed-v2-n40-s0-16px.h5" and mixed.is_file()
     assert read_dataset(mixed).name == "synthfaces-mixed"
     binary = resolve_dataset("synthfaces", tmp_path)
     assert binary.name == "synthfaces-v2-n40-s0-16px.h5" and read_dataset(binary).name == "synthfaces"
     assert calls == [{"variant": "mixed"}, {"variant": "binary"}]
-    assert sf.synthfaces_file_name(variant="mixed") == "synthfaces-mixed-v1-n20000-s0-64px.h5"
+    assert sf.synthfaces_file_name(variant="mixed") == "synthfaces-mixed-v2-n20000-s0-64px.h5"

@@ -10,6 +10,7 @@ from pyro import poutine
 from pyro.poutine.util import site_is_subsample
 from torch import nn
 
+from ..labels import LabelError
 from ..model import LIKELIHOODS, check_common_fields
 from ..networks import Encoder
 
@@ -51,10 +52,11 @@ def likelihood(config, pixel_means: torch.Tensor):
 
 
 def require_binary(config, model: str) -> None:
-    """ValueError unless every label of `config` is binary (the baselines model only those)."""
+    """LabelError (a ValueError) unless every label of `config` is binary (the baselines model
+    only those)."""
     other = [f"{n} ({k})" for n, k in zip(config.label_names, config.label_kinds) if k != "binary"]
     if other:
-        raise ValueError(
+        raise LabelError(
             f"{model} models binary labels only, not {', '.join(other)}: train the CCVAE (--model ccvae) "
             "or choose binary labels with --labels"
         )

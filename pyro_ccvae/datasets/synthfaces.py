@@ -109,10 +109,11 @@ HAIR_COLOURS = (
     ((0.6, 0.61, 0.63), (0.86, 0.87, 0.89)),  # grey: steel .. silver
 )
 AGE_RANGE = (20.0, 80.0)  # years; Age is uniform on it and drawn with wrinkles (none at 20)
-MIXED_DRAWING_VERSION = 1  # raise whenever render(..., variant="mixed") draws differently
+MIXED_DRAWING_VERSION = 2  # raise whenever render(..., variant="mixed") draws differently
 WRINKLE_SHADE = 0.32  # a wrinkle at full strength multiplies the colour under it by this
-WRINKLE_HALF_WIDTH = 0.01  # half the width of a wrinkle line, in the face's local units
+WRINKLE_HALF_WIDTH = 0.03  # half the width of a wrinkle line, in the face's local units
 WRINKLE_SOFT = 1.6  # pixels over which a wrinkle's edge fades
+AGE_SKIN_SHADE = 0.8  # at age intensity 1 the whole face's skin is multiplied by this (weathered)
 
 MIXED_DESCRIPTION = (
     "Synthfaces, mixed variant: procedurally drawn cartoon faces, built into pyro-ccvae, with labels "
@@ -470,7 +471,8 @@ def _render_chunk(labels: np.ndarray, factors: np.ndarray, size: int, variant: s
     head = lambda u, v: _ellipse(u, v, 0, 0, 0.22, 0.27)
     _paint(img, pose, (-0.25, 0.25, -0.3, 0.3), lambda u, v: head(u, v) - 0.012, outline)
     _paint(img, pose, (-0.25, 0.25, -0.3, 0.3), head, skin)
-    if mixed:  # age: forehead lines, drawn under the hair so that bangs and hairline hide them
+    if mixed:  # age: weathered skin and forehead lines, under the hair (bangs and hairline hide them)
+        _darken(img, pose, (-0.25, 0.25, -0.3, 0.3), head, AGE_SKIN_SHADE, age, 1.0, head)
         _paint_forehead_lines(img, pose, age, head)
 
     # Hair over the top of the head: a cap down to a hairline that is lower at the temples;
@@ -642,7 +644,7 @@ def synthfaces_file_name(
     num_images: int = 20000, seed: int = 0, size: int = 64, correlation=None, variant: str = "binary"
 ) -> str:
     """The cache file name encoding the options and the drawing's version, e.g.
-    synthfaces-v2-n20000-s0-64px.h5 or synthfaces-mixed-v1-n20000-s0-64px.h5 (a changed
+    synthfaces-v2-n20000-s0-64px.h5 or synthfaces-mixed-v2-n20000-s0-64px.h5 (a changed
     drawing never reuses an old cache)."""
     variant_names(variant)  # rejects an unknown variant
     if variant == "binary":
