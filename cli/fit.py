@@ -47,8 +47,9 @@ def _fraction(ctx, param, value):
 @click.option("--epochs", type=click.IntRange(min=1), default=DEFAULTS.epochs, show_default=True, help="Passes over the training set.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True, help="Images per step.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.lr, show_default=True, help="Adam learning rate.")
-@click.option("--z-c-block", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Size of each label's block z_c^i (ccvae, diva); mvae: its latent has L * this + --z-s-dim dimensions.")
+@click.option("--z-c-block", type=click.IntRange(min=1), default=None,
+              help="Size of each label's block z_c^i (ccvae, diva); mvae: its latent has L * this + --z-s-dim "
+              "dimensions [default: 1; K for a single K-class label, as for MNIST].")
 @click.option("--z-s-dim", type=click.IntRange(min=1), default=27, show_default=True,
               help="Size of z_\\c, the latents no label explains (m2: its z; mvae: see --z-c-block).")
 @click.option("--likelihood", type=click.Choice(list(LIKELIHOODS)), default="laplace", show_default=True, help="Family of p(x | z).")
@@ -113,7 +114,9 @@ def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr,
                 checkpoint_every=checkpoint_every,
                 on_nan=on_nan,
             )
-            model_options = dict(z_c_block=z_c_block, z_s_dim=z_s_dim, likelihood=likelihood, likelihood_scale=likelihood_scale)
+            model_options = dict(z_s_dim=z_s_dim, likelihood=likelihood, likelihood_scale=likelihood_scale)
+            if z_c_block is not None:
+                model_options["z_c_block"] = z_c_block
             train_new_run(config, model_options, run_dir, device, data_dir, replace=force, model_name=model_name, **hooks)
     click.echo(f"run saved in {run_dir}")
 

@@ -30,6 +30,7 @@ from . import checkpoint
 from .data import LabelledImages, check_label_values, label_priors, labelled_subset, split_tensors
 from .datasets import ImageDataset, read_dataset, resolve_dataset
 from .evaluate import label_scores
+from .label_groups import default_z_c_block
 from .labels import LabelError
 from .models import MODELS, check_name, config_fields, make_elbo
 
@@ -423,9 +424,10 @@ def _total_epochs(done, total: int, run_dir: Path) -> int:
 
 def new_model(data: PreparedData, model_options: dict, dataset_info: dict, model_name: str = "ccvae") -> torch.nn.Module:
     """A fresh model (CCVAE by default) whose p(y) is fitted to the labelled training rows;
-    `model_options` as in `models.config_fields`."""
+    `model_options` as in `models.config_fields`, z_c_block by default `default_z_c_block`."""
     model_class, config_class, _ = MODELS[check_name(model_name)]
     num_classes = [len(data.label_classes.get(name, ())) for name in data.label_names]
+    model_options = {"z_c_block": default_z_c_block(data.label_kinds, num_classes), **model_options}
     config = config_class(
         label_names=data.label_names,
         label_priors=label_priors(data.train, data.label_kinds, num_classes),

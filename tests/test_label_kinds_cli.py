@@ -128,3 +128,32 @@ def test_label_values_that_do_not_fit_their_kind_are_named(mixed_run, tmp_path):
     write_dataset(path, dataset)
     result = run("fit", "--dataset", path, "--out", tmp_path / "r", *FAST)
     assert result.exit_code != 0 and "Hair (categorical) holds the value 7" in result.output
+
+
+def test_a_single_categorical_label_gets_a_z_c_of_its_class_count(tmp_path):
+    from pyro_ccvae.label_groups import default_z_c_block
+
+    assert default_z_c_block(["categorical"], [10]) == 10
+    assert default_z_c_block(["binary", "categorical"], [0, 5]) == 1 and default_z_c_block(["binary"], [0]) == 1
+    data = cached_synthfaces(tmp_path, 120, size=16, variant="mixed")
+    result = run("fit", "--dataset", data, "--labels", "Hair", "--out", tmp_path / "run", *FAST[:8])
+    assert result.exit_code == 0, result.output
+    assert load_model(tmp_path / "run").config.z_c_block == 5
+
+
+def test_mnist_trains_as_one_ten_way_label(tmp_path):
+    """`fit --sup 0.06` on a file made by `prepare_mnist` from idx files in MNIST's layout
+    (random pixels here: no MNIST can be downloaded), then evaluate."""
+    from pyro_ccvae.datasets.idx import prepare_mnist
+
+    from .test_datasets_real import make_idx_folder
+
+    make_idx_folder(tmp_path / "torch" / "MNIST" / "raw", 200, 40, gz=True)
+    path = prepare_mnist(tmp_path / "torch", tmp_path / "mnist.h5", valid_size=40)
+    result = run("fit", "--dataset", path, "--sup", "0.06", "--out", tmp_path / "run", *FAST[:8])
+    assert result.exit_code == 0, result.output
+    model = load_model(tmp_path / "run")
+    assert model.config.label_kinds == ["categorical"] and model.config.z_c_block == 10
+    report = json.loads(run("evaluate", "--run", tmp_path / "run", "--json").output)
+    assert set(report["per_label"]) == {"digit"} and 0 <= report["accuracy"] <= 1 and report["test_images"] == 40
+    assert run("sample", "--run", tmp_path / "run", "--label", "digit=7", "--num", "2", "--out", tmp_path / "s.png").exit_code == 0
