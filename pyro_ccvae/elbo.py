@@ -22,10 +22,9 @@ discrete label (binary or categorical) `unsup_bound` chooses how:
                which the classifier learns from labelled rows only.
 
 A continuous label's U_i is always one reparameterised draw y_i ~ q(y_i|z_c^i) (its values
-cannot be summed). Where a continuous label is observed, the guide draws z_c^i from the exact
-Gaussian q(z_c^i|x,y_i) = q(y_i|z_c^i) q(z_c^i|x) / q(y_i|x) (label_groups.ContinuousLabel):
-eq. (4) computed without its importance weight for that label, whose variance otherwise stalls
-learning (docs/objective.md).
+cannot be summed). An observed continuous label enters only through log p(z_c^i|y_i) +
+log p(y_i): it is left out of w and of q(y_o|x), i.e. the variational distribution is tilted by
+the discrete observed labels only (still a lower bound; docs/objective.md says why).
 
 The model and guide must use the sites of `label_groups.LabelGroup`: for each group, labels
 "y<suffix>" (split by `obs_mask` into "..._observed" and "..._unobserved") and characteristic
@@ -174,9 +173,9 @@ class CCVAE_ELBO(RowwiseELBO):
                 score = score_terms - score_terms.detach()  # value zero, gradient the score term
 
         if group.kind == "continuous":
-            # The guide drew z_c^i from q(z_c^i | x, y_i) itself (label_groups.py): its log-density,
-            # in the bracket below, is log q(z_c^i|x) + log q(y_i|z_c^i) - log q(y_i|x), so the
-            # label adds log p(z_c^i|y_i) there and nothing to w or to the estimate of q(y_o | x).
+            # An observed continuous label does not tilt q(z | x): the variational distribution
+            # is q(y_d | z_c) q(z | x) / q(y_d | x) over the observed discrete labels d only, so
+            # this label adds log p(z_c^i|y_i) to the bracket and nothing to w or q(y_o | x).
             no_draws = torch.zeros(self.num_classifier_samples, *obs.shape[:1], device=obs.device)
             return _LabelTerms(
                 bracket=obs * log_p_zc[0] + (1 - obs) * latent_part - q_zc.log_prob(z_c),

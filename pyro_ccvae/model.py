@@ -176,8 +176,7 @@ class CCVAE(nn.Module):
             pyro.sample("x", self.likelihood(pixel_means.unsqueeze(1)).to_event(3), obs=x)  # [B, 1, C, S, S]
 
     def guide(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor):
-        """q_phi(z | x) q_phi(y | z_c), sampling only the labels that are not observed; z_c^i of
-        an observed continuous label is drawn from q_phi(z_c^i | x, y_i) (label_groups.py)."""
+        """q_phi(z | x) q_phi(y | z_c), sampling only the labels that are not observed."""
         pyro.module(self.module_name, self)
         batch = mask.shape[0]
         loc, scale = self.encoder(x)  # [B, m] each
@@ -186,9 +185,7 @@ class CCVAE(nn.Module):
         with pyro.plate("data", batch, dim=-2):
             for group in self.label_groups:
                 with pyro.plate(group.plate, group.size, dim=-1):
-                    q_zc = group.posterior(
-                        group.blocks_of(loc_c), group.blocks_of(scale_c), group.labels_of(y), group.labels_of(mask)
-                    )  # q(z_c | x), or q(z_c | x, y) for an observed continuous label
+                    q_zc = dist.Normal(group.blocks_of(loc_c), group.blocks_of(scale_c)).to_event(1)
                     z_c = pyro.sample(group.z_c_site, q_zc)  # [B, L_g, d]
                     with poutine.mask(mask=~group.labels_of(mask)):
                         pyro.sample(group.y_site + "_unobserved", group.q_y(z_c))  # [B, L_g]
