@@ -36,10 +36,8 @@ from __future__ import annotations
 
 import pyro.distributions as dist
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .datasets.h5format import LABEL_KINDS  # noqa: F401  (binary, categorical, continuous)
 from .networks import DiagonalClassifier, DiagonalConditionalPrior
 
 MIN_PROB = 1e-4  # prior probabilities are kept above this, so that log p(y) stays finite
@@ -209,7 +207,8 @@ def default_z_c_block(kinds: list[str], num_classes: list[int]) -> int:
     """The size of each z_c^i unless chosen: K for a model of one K-class categorical label
     (MNIST's digit: the paper's App. D.6 choice z_c in R^N), else 1 (the paper's CelebA
     models). On sklearn's handwritten digits (benchmarks/digits_z_c_size.py, f = 0.06, 30
-    epochs) z_c of size 10 reached test accuracy 0.677 against 0.246 for size 1."""
+    epochs, seeds 0 and 1) z_c of size 10 reached test accuracy 0.832 and 0.859, size 1 0.354
+    and 0.380."""
     if len(kinds) == 1 and kinds[0] == "categorical":
         return num_classes[0]
     return 1

@@ -35,7 +35,8 @@ import torch
 from pyro import poutine
 from torch import nn
 
-from .label_groups import LABEL_KINDS, make_label_groups
+from .datasets.h5format import LABEL_KINDS
+from .label_groups import make_label_groups
 from .networks import Decoder, Encoder, standard_normal
 
 LIKELIHOODS = {"laplace": dist.Laplace, "normal": dist.Normal}

@@ -8,12 +8,12 @@ import pyro.distributions as dist
 import pytest
 import torch
 import torch.nn.functional as F
-from pyro import poutine
-from pyro.poutine.util import site_is_subsample
 
 from pyro_ccvae import label_groups
 from pyro_ccvae.elbo import CCVAE_ELBO
 from pyro_ccvae.model import CCVAE, CCVAEConfig
+
+from .test_elbo import grads, replay_fixed
 
 K = 40
 NAMES = ["a", "hair", "b", "age"]  # binary, categorical (3 classes), binary, continuous
@@ -145,13 +145,6 @@ def direct_bound(model, x, y, mask, bound, z_c, z_s, y_u, k=K, seed=4):
     return weight * bracket + log_q_y_x + (obs * p_y).sum(-1)
 
 
-def fixed_guide(model, values):
-    trace = poutine.Trace()
-    for name, value in values.items():
-        trace.add_node(name, type="sample", is_observed=False, value=value, infer={})
-    return poutine.replay(model.guide, trace=trace)
-
-
 def draws_for(model, x, seed=3):
     """z_c, z_s from q(z|x), and y_u: discrete labels uniform, age from q(age | z_c) by
     reparameterisation (a function of the parameters, so its gradient path is tested too)."""
@@ -166,12 +159,6 @@ def draws_for(model, x, seed=3):
     return z_c, z_s, y_u
 
 
-def grads(model, value):
-    model.zero_grad()
-    value.backward()
-    return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
-
-
 @pytest.mark.parametrize("bound", ["enumerate", "marginal", "sample"])
 def test_mixed_kinds_bound_equals_direct_computation(mixed_model, mixed_batch, bound):
     model = mixed_model
@@ -182,7 +169,7 @@ def test_mixed_kinds_bound_equals_direct_computation(mixed_model, mixed_batch, b
     if bound == "sample":
         sites["y_unobserved"], sites["y[hair]_unobserved"] = y_u[:, [0, 2]], y_u[:, [1]]
     torch.manual_seed(4)
-    value, surrogate = CCVAE_ELBO(model.label_groups, K, bound).row_bounds(model.model, fixed_guide(model, sites), x, y, mask)
+    value, surrogate = CCVAE_ELBO(model.label_groups, K, bound).row_bounds(model.model, replay_fixed(model.guide, sites), x, y, mask)
     expected = direct_bound(model, x, y, mask, bound, z_c, z_s, y_u)
     torch.testing.assert_close(value, expected, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(surrogate, value)
