@@ -55,6 +55,9 @@ def _fraction(ctx, param, value):
 @click.option("--likelihood", type=click.Choice(list(LIKELIHOODS)), default="laplace", show_default=True, help="Family of p(x | z).")
 @click.option("--likelihood-scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Scale of p(x | z) (pixels are in [0, 1]).")
+@click.option("--continuous-prior-scale", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="ccvae: scale of p(z_c^i|y_i) for continuous labels; smaller ties z_c^i to y_i more tightly "
+              "[default: 0.03].")
 @click.option("--unsup-bound", type=click.Choice(UNSUP_BOUNDS), default=DEFAULTS.unsup_bound, show_default=True,
               help="ccvae: how unlabelled rows treat y: sample it, enumerate it exactly, or marginalise it in p(z_c).")
 @click.option("--classifier-samples", type=click.IntRange(min=1), default=DEFAULTS.num_classifier_samples, show_default=True,
@@ -80,8 +83,8 @@ def _fraction(ctx, param, value):
                    "--epochs (to raise the total), --device and --data-dir may be given with it.")
 @click.pass_context
 def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr, z_c_block, z_s_dim, likelihood,
-        likelihood_scale, unsup_bound, classifier_samples, alpha, beta, seed, device, out, force, checkpoint_every,
-        on_nan, resume):
+        likelihood_scale, continuous_prior_scale, unsup_bound, classifier_samples, alpha, beta, seed, device, out, force,
+        checkpoint_every, on_nan, resume):
     """Train a CCVAE (or, with --model, a baseline) on a data set with a fraction of its labels,
     or resume a run. Every model shares the data, training loop, checkpoints and NaN guard.
 
@@ -117,6 +120,8 @@ def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr,
             model_options = dict(z_s_dim=z_s_dim, likelihood=likelihood, likelihood_scale=likelihood_scale)
             if z_c_block is not None:
                 model_options["z_c_block"] = z_c_block
+            if continuous_prior_scale is not None:
+                model_options["continuous_prior_scale"] = continuous_prior_scale
             train_new_run(config, model_options, run_dir, device, data_dir, replace=force, model_name=model_name, **hooks)
     click.echo(f"run saved in {run_dir}")
 
@@ -132,6 +137,7 @@ def _given(ctx: click.Context, name: str) -> bool:
 # The options that only some models take, and those models.
 MODEL_OPTIONS = {
     "z_c_block": ("ccvae", "diva", "mvae"),
+    "continuous_prior_scale": ("ccvae",),
     "unsup_bound": ("ccvae",),
     "classifier_samples": ("ccvae",),
     "alpha": ("m2", "diva"),

@@ -8,7 +8,7 @@ its prior p(y_i), its classifier q_phi(y_i | z_c^i) and its conditional prior p_
                  q(y_i | z_c^i) = Categorical(softmax(W_i z_c^i + b_i))          (student report 001)
                  p(z_c^i | y_i) = N(mu_i(y_i), sigma_i(y_i)): a pair per class
     continuous   p(y_i) = N(mean, std) of the labelled values                    ("C3VAE", poster 000)
-                 p(z_c^i | y_i) = N(a_i (y_i - mean) / std + c_i, CONTINUOUS_PRIOR_SCALE^2 I)
+                 p(z_c^i | y_i) = N(a_i (y_i - mean) / std + c_i, sigma^2 I), sigma fixed
                  q(y_i | z_c^i) = p(y_i | z_c^i), the exact posterior of the two: N(alpha + beta . z_c^i, s^2)
 
 A categorical label starts with its classifier equal to the Bayes classifier of its
@@ -16,8 +16,8 @@ conditional prior (as the binary one starts in agreement with its prior); on 32x
 synthfaces-mixed with Hair alone (f = 0.2, 8 epochs, z_c of size 1) this raised validation
 accuracy from 0.64 and 0.55 to 0.76 and 0.78 (seeds 0 and 1).
 
-A continuous label's conditional prior is linear-Gaussian with a fixed small scale
-(CONTINUOUS_PRIOR_SCALE), not an MLP of y_i as DESIGN.md sketches: an MLP may map y_i to
+A continuous label's conditional prior is linear-Gaussian with a fixed small scale sigma
+(`CCVAEConfig.continuous_prior_scale`), not an MLP of y_i as DESIGN.md sketches: an MLP may map y_i to
 z_c^i non-monotonically, and then no regression on z_c^i inverts it. Its classifier has no
 parameters of its own: it is the posterior of the model's own p(y_i) p(z_c^i | y_i),
 linear-Gaussian in closed form. Where it is observed, a continuous label does not tilt the
@@ -41,11 +41,6 @@ from torch import nn
 from .networks import DiagonalClassifier, DiagonalConditionalPrior
 
 MIN_PROB = 1e-4  # prior probabilities are kept above this, so that log p(y) stays finite
-# Scale of p(z_c^i | y_i) for a continuous label, in z_c's units (the slope starts at 2 per
-# standard deviation of y_i). Fixed: with Age alone on 32x32 synthfaces-mixed (f = 0.2, 8
-# epochs) it gave validation R^2 0.89 and 0.84 (seeds 0, 1) at 0.1 and 0.90 at 0.05, but -0.06
-# at 0.3 and about 0 learned (it grew to about 0.9): a loose p(z_c^i | y_i) leaves age to z_\\c.
-CONTINUOUS_PRIOR_SCALE = 0.1
 
 
 class LabelGroup(nn.Module):
@@ -149,11 +144,12 @@ class CategoricalLabel(LabelGroup):
 class ContinuousLabel(LabelGroup):
     kind, enumerable = "continuous", False
 
-    def __init__(self, name: str, index: int, mean: float, std: float, block_dim: int):
+    def __init__(self, name: str, index: int, mean: float, std: float, block_dim: int, prior_scale: float):
         super().__init__([name], [index], suffix=f"[{name}]")
         self.register_buffer("mean", torch.tensor([float(mean)]))
         self.register_buffer("std", torch.tensor([float(std)]))
-        # p(z_c | y): loc linear in the standardised value, scale CONTINUOUS_PRIOR_SCALE.
+        self.prior_scale = prior_scale  # of p(z_c | y), fixed (CCVAEConfig.continuous_prior_scale)
+        # p(z_c | y): loc linear in the standardised value.
         self.slope = nn.Parameter(torch.full((1, block_dim), 2.0))  # like the binary prior's -2 / +2
         self.offset = nn.Parameter(torch.zeros(1, block_dim))
 
@@ -167,7 +163,7 @@ class ContinuousLabel(LabelGroup):
         """(alpha, beta, s): p(y | z_c^i) = N(alpha + beta . z_c^i, s^2), the exact posterior of
         p(y) p(z_c^i | y), both Gaussian: in standardised units its precision is
         1 + |a|^2 / sigma^2 and its mean a . (z - c) / sigma^2 / precision."""
-        inverse_var = CONTINUOUS_PRIOR_SCALE**-2
+        inverse_var = self.prior_scale**-2
         precision = 1 + self.slope.square().sum(-1) * inverse_var  # [1]
         beta = self.std * self.slope * inverse_var / precision.unsqueeze(-1)  # [1, d]
         alpha = self.mean - (beta * self.offset).sum(-1)  # [1]
@@ -179,14 +175,14 @@ class ContinuousLabel(LabelGroup):
 
     def conditional_prior(self, y):
         loc = self.standardise(y).unsqueeze(-1) * self.slope + self.offset  # [..., 1, d]
-        return loc, torch.full_like(loc, CONTINUOUS_PRIOR_SCALE)
+        return loc, torch.full_like(loc, self.prior_scale)
 
     def predict(self, z_c):
         return self.q_y(z_c).mean
 
 
 def make_label_groups(
-    names: list[str], kinds: list[str], priors: list, block_dim: int
+    names: list[str], kinds: list[str], priors: list, block_dim: int, continuous_prior_scale: float
 ) -> list[LabelGroup]:
     """The groups for labels `names` of `kinds`, with `priors` as in `CCVAEConfig.label_priors`:
     one group for all binary labels (if any), then one per categorical or continuous label."""
@@ -199,7 +195,7 @@ def make_label_groups(
             groups.append(CategoricalLabel(name, i, list(prior), block_dim))
         elif kind == "continuous":
             mean, std = prior
-            groups.append(ContinuousLabel(name, i, mean, std, block_dim))
+            groups.append(ContinuousLabel(name, i, mean, std, block_dim, continuous_prior_scale))
     return groups
 
 

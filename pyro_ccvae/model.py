@@ -40,6 +40,7 @@ from .label_groups import make_label_groups
 from .networks import Decoder, Encoder, standard_normal
 
 LIKELIHOODS = {"laplace": dist.Laplace, "normal": dist.Normal}
+CONTINUOUS_PRIOR_SCALE = 0.03  # default of CCVAEConfig.continuous_prior_scale
 
 
 @dataclass
@@ -55,12 +56,17 @@ class CCVAEConfig:
     z_s_dim: int = 27  # size of z_s, the paper's z_\\c (CelebA: 27)
     likelihood: str = "laplace"  # family of p_theta(x | z): "laplace" or "normal"
     likelihood_scale: float = 1.0  # its scale; the paper uses Laplace with scale 1
+    # Fixed scale of p(z_c^i | y_i) for continuous labels, whose loc moves 2 per standard
+    # deviation of y_i at the start: how tightly z_c^i must follow y_i (docs/objective.md).
+    continuous_prior_scale: float = CONTINUOUS_PRIOR_SCALE
     dataset: dict = field(default_factory=dict)  # where the data came from (name, file, seed)
 
     def __post_init__(self):
         check_common_fields(self)
         if self.z_c_block < 1:
             raise ValueError("z_c_block must be at least 1")
+        if not self.continuous_prior_scale > 0:
+            raise ValueError("continuous_prior_scale must be positive")
 
     @property
     def num_labels(self) -> int:
@@ -111,7 +117,9 @@ class CCVAE(nn.Module):
         latent_dim = config.z_c_dim + config.z_s_dim
         self.encoder = Encoder(channels, side, latent_dim)
         self.decoder = Decoder(channels, side, latent_dim)
-        groups = make_label_groups(config.label_names, config.label_kinds, config.label_priors, config.z_c_block)
+        groups = make_label_groups(
+            config.label_names, config.label_kinds, config.label_priors, config.z_c_block, config.continuous_prior_scale
+        )
         self.label_groups = nn.ModuleList(groups)
         order = [i for group in groups for i in group.index]  # label positions, group by group
         self._label_order = None if order == sorted(order) else sorted(range(len(order)), key=order.__getitem__)

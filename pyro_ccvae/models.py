@@ -64,8 +64,11 @@ def model_name(model: nn.Module) -> str:
 
 def config_fields(name: str, model_options: dict, num_labels: int) -> dict:
     """The config fields of model `name` for the shared `model_options` (likelihood,
-    likelihood_scale, z_c_block, z_s_dim; see the module docstring for the latent sizes)."""
+    likelihood_scale, z_c_block, z_s_dim, and for the CCVAE continuous_prior_scale; see the
+    module docstring for the latent sizes)."""
     options = dict(model_options)
+    if name != "ccvae":
+        options.pop("continuous_prior_scale", None)
     z_c_block = options.pop("z_c_block", CCVAEConfig.z_c_block)
     z_s_dim = options.pop("z_s_dim", CCVAEConfig.z_s_dim)
     if name in ("ccvae", "diva"):

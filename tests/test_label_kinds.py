@@ -9,7 +9,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pyro_ccvae import label_groups
 from pyro_ccvae.elbo import CCVAE_ELBO
 from pyro_ccvae.model import CCVAE, CCVAEConfig
 
@@ -31,6 +30,7 @@ def mixed_model():
         image_shape=(3, 8, 8),
         z_c_block=2,
         z_s_dim=3,
+        continuous_prior_scale=0.3,
     )
     model = CCVAE(config)
     with torch.no_grad():  # move every factor off its symmetric start
@@ -83,7 +83,7 @@ def direct_terms(model, z_c, values):
     a = values[..., 3]  # continuous: age
     mean, std = 40.0, 12.0
     loc = ((a - mean) / std).unsqueeze(-1) * age.slope[0] + age.offset[0]
-    scale = 0.1
+    scale = model.config.continuous_prior_scale
     log_p_zc.append(dist.Normal(loc, scale).log_prob(z_c[..., 3, :]).sum(-1))
     log_p_y.append(dist.Normal(mean, std).log_prob(a))
     alpha, beta, s = age_posterior(model)
@@ -93,12 +93,12 @@ def direct_terms(model, z_c, values):
 
 def age_posterior(model):
     """(alpha, beta, s) of p(age | z_c^age) = N(alpha + beta . z, s^2) for p(age) = N(40, 12^2) and
-    p(z | age) = N(slope u + offset, 0.1^2), u = (age - 40) / 12, by Bayes' rule: u | z has
-    precision 1 + |slope|^2 / 0.01 and mean slope . (z - offset) / 0.01 / precision."""
+    p(z | age) = N(slope u + offset, sigma^2), u = (age - 40) / 12, by Bayes' rule: u | z has
+    precision 1 + |slope|^2 / sigma^2 and mean slope . (z - offset) / sigma^2 / precision."""
     age = model.label_groups[2]
-    slope, offset = age.slope[0], age.offset[0]
-    precision = 1 + (slope**2).sum() / 0.01
-    beta = 12.0 * slope / 0.01 / precision
+    slope, offset, sigma2 = age.slope[0], age.offset[0], model.config.continuous_prior_scale**2
+    precision = 1 + (slope**2).sum() / sigma2
+    beta = 12.0 * slope / sigma2 / precision
     return 40.0 - (beta * offset).sum(), beta, 12.0 / precision.sqrt()
 
 
@@ -216,7 +216,7 @@ def log_joint_rows(model, x, y, mask, num):
 
 
 @torch.no_grad()
-def test_mixed_bound_is_below_log_p_x_y(mixed_model, mixed_batch, monkeypatch):
+def test_mixed_bound_is_below_log_p_x_y(mixed_model, mixed_batch):
     """E[bound] <= log p(x, y_o) on rows with mixed observed and latent labels of every kind.
 
     At this model's random start single draws of the bound are heavy-tailed (for one row they
@@ -230,7 +230,7 @@ def test_mixed_bound_is_below_log_p_x_y(mixed_model, mixed_batch, monkeypatch):
     x, y, mask = mixed_batch
     # A scale of p(z_c^age | age) like q(z_c^age | x)'s keeps the bound within tens of nats at a
     # random start (at the default 0.1 it is hundreds of nats below, though still below).
-    monkeypatch.setattr(label_groups, "CONTINUOUS_PRIOR_SCALE", 1.0)
+    mixed_model.label_groups[2].prior_scale = 1.0
     binary, hair, _ = mixed_model.label_groups
     for weight in (binary.classifier.weight, hair.classifier.weight):
         weight.mul_(0.01)

@@ -40,7 +40,8 @@ def test_parse_values_of_every_kind():
 def mixed_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("mixed")
     data = cached_synthfaces(folder, 240, size=16, variant="mixed")
-    result = run("fit", "--dataset", data, "--labels", ",".join(NAMES), "--out", folder / "run", "--device", "cpu", *FAST)
+    result = run("fit", "--dataset", data, "--labels", ",".join(NAMES), "--out", folder / "run", "--device", "cpu",
+                 "--continuous-prior-scale", "0.2", *FAST)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "Age R^2" in result.output
     return data, folder / "run"
@@ -50,6 +51,7 @@ def test_a_mixed_run_records_kinds_and_priors(mixed_run):
     data, run_dir = mixed_run
     config = json.loads((run_dir / "config.json").read_text())["model"]
     assert config["label_kinds"] == KINDS and config["label_classes"] == {"Hair": list(HAIR_CLASSES)}
+    assert config["continuous_prior_scale"] == 0.2 and load_model(run_dir).label_groups[2].prior_scale == 0.2
     dataset = read_dataset(data)
     train = dataset.split == 0
     labelled = config["label_priors"]
@@ -116,6 +118,8 @@ def test_baselines_refuse_non_binary_labels(mixed_run, tmp_path):
     data, _ = mixed_run
     result = run("fit", "--model", "m2", "--dataset", data, "--labels", "Smiling,Hair", "--out", tmp_path / "m2", *FAST[:4])
     assert result.exit_code != 0 and "binary labels only" in result.output and "Hair (categorical)" in result.output
+    result = run("fit", "--model", "m2", "--dataset", data, "--continuous-prior-scale", "0.2", "--out", tmp_path / "m2")
+    assert result.exit_code == 2 and "ccvae only" in result.output
 
 
 def test_label_values_that_do_not_fit_their_kind_are_named(mixed_run, tmp_path):
