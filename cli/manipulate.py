@@ -123,9 +123,10 @@ def intervene_command(run_dir, dataset, split, indices, seed, device, out, label
 @click.option("--span", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="From mean_0 - SPAN sd_0 to mean_1 + SPAN sd_1 of p(z_c^i|y_i).")
 def traverse_command(run_dir, dataset, split, indices, device, out, labels, steps, span):
-    """Move z_c^i from the y_i=0 side to the y_i=1 side (first to last class; low to high value): one label gives a row per image, two
-    labels a steps x steps grid for one image (rows: first label); paper Fig. 3. CCVAE and
-    DIVA only: M2 and MVAE have no z_c^i."""
+    """Move z_c^i from the y_i=0 side to the y_i=1 side (a categorical label: first to last
+    class; a continuous one: low to high): one label gives a row per image, two labels a
+    steps x steps grid for one image (rows: first label); paper Fig. 3. CCVAE and DIVA only:
+    M2 and MVAE have no z_c^i."""
     if len(labels) > 2 or len(set(labels)) != len(labels):
         raise click.BadParameter("give one label, or two different labels", param_hint="--label")
     if len(labels) == 2 and len(indices) != 1:

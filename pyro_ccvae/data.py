@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .datasets.h5format import DatasetError, ImageDataset
+from .labels import expected_values, invalid_values
 
 
 @dataclass
@@ -113,16 +114,10 @@ def check_label_values(data: ImageDataset) -> None:
     """DatasetError naming the label unless every observed value fits its kind: 0/1 for binary
     labels, a class index for categorical ones, a finite number for continuous ones."""
     for i, (name, kind) in enumerate(zip(data.label_names, data.label_kinds)):
-        values = data.labels[:, i][~np.isnan(data.labels[:, i])]
-        if kind == "binary":
-            bad = values[(values != 0) & (values != 1)]
-            expected = "0 or 1"
-        elif kind == "categorical":
-            classes = len(data.label_classes.get(name, ()))
-            bad = values[(values != np.round(values)) | (values < 0) | (values >= classes)]
-            expected = f"a class index 0 to {classes - 1}"
-        else:
-            bad = values[~np.isfinite(values)]
-            expected = "a finite number"
+        classes = len(data.label_classes.get(name, ()))
+        bad = invalid_values(data.labels[:, i][~np.isnan(data.labels[:, i])], kind, classes)
         if bad.size:
-            raise DatasetError(f"label {name} ({kind}) holds the value {bad[0]:g}; each value must be {expected} or NaN (missing)")
+            raise DatasetError(
+                f"label {name} ({kind}) holds the value {bad[0]:g}; each value must be "
+                f"{expected_values(kind, classes)} or NaN (missing)"
+            )

@@ -125,19 +125,18 @@ class CCVAE_ELBO(RowwiseELBO):
         # Sites outside the label part (x, z_s, ...): log p - log q as in Trace_ELBO.
         bracket = sum(row_sum(site_log_prob(m[n]), batch) for n in _other_sites(m, label_sites))
         bracket = bracket - sum(row_sum(site_log_prob(g[n]), batch) for n in _other_sites(g, label_sites))
-        score = log_q_yo_x_draws = log_q_yo_zbar = log_p_yo = 0.0
-        for group in self.label_groups:
-            terms = self._label_terms(group, g, m)
-            bracket = bracket + row_sum(terms.bracket, batch)
-            score = score + row_sum(terms.score, batch)
-            log_q_yo_x_draws = log_q_yo_x_draws + terms.log_q_yo_draws
-            log_q_yo_zbar = log_q_yo_zbar + terms.log_q_yo_zbar
-            log_p_yo = log_p_yo + terms.log_p_yo
+        terms = [self._label_terms(group, g, m) for group in self.label_groups]
+        bracket = bracket + sum(row_sum(t.bracket, batch) for t in terms)
+        score = sum(row_sum(t.score, batch) for t in terms)
+        log_p_yo = sum(t.log_p_yo for t in terms)
+        weighted = [t for t in terms if t.log_q_yo_draws is not None]
+        if not weighted:  # no label tilts q(z | x): w = 1 and q(y_o | x) does not enter
+            return bracket + log_p_yo, bracket + log_p_yo + score
 
         # q(y_o | x) from k draws of the guide's own q(z_c | x): no second encoder pass (eq. 4).
-        log_q_yo_x = log_q_yo_x_draws.logsumexp(0) - math.log(self.num_classifier_samples)  # [B]
+        log_q_yo_x = sum(t.log_q_yo_draws for t in weighted).logsumexp(0) - math.log(self.num_classifier_samples)
         # w = q(y_o | zbar_c) / q(y_o | x), with zbar_c = z_c detached (App. C.3.1, eq. 8).
-        weight = (log_q_yo_zbar - log_q_yo_x).exp()
+        weight = (sum(t.log_q_yo_zbar for t in weighted) - log_q_yo_x).exp()  # [B]
         bound = weight * bracket + log_q_yo_x + log_p_yo  # eq. (4) / (5), per row
         return bound, bound + score
 
@@ -155,9 +154,9 @@ class CCVAE_ELBO(RowwiseELBO):
             return log_prob.reshape(-1, *mask.shape)
 
         log_p_zc = by_value(m[group.z_c_site]["fn"].log_prob(z_c))
-        # Observed labels, inside the weighted bracket of eq. (4): log p(z_c^i|y_i) - log q(y_i|z_c^i)
-        # (at observed labels every slice of log_p_zc is the same).
-        observed_part = obs * (log_p_zc[0] - q_y.log_prob(y_obs))
+        # Observed labels, inside the weighted bracket of eq. (4): log p(z_c^i|y_i), and for a
+        # weighted label - log q(y_i|z_c^i) (at observed labels every slice of log_p_zc is the same).
+        observed_part = obs * log_p_zc[0]
         # Latent labels, eq. (5): U_i per label.
         joint_u = log_p_zc + by_value(p_y.log_prob(y_u))  # log p(z_c^i|y_i) + log p(y_i)
         log_q_u = by_value(q_y.log_prob(y_u))
@@ -171,34 +170,29 @@ class CCVAE_ELBO(RowwiseELBO):
             if not q_y.has_rsample:
                 score_terms = (1 - obs) * log_q_u[0] * latent_part.detach()
                 score = score_terms - score_terms.detach()  # value zero, gradient the score term
-
-        if group.kind == "continuous":
+        log_p_yo = (obs * observed["fn"].log_prob(y_obs)).sum(-1)  # [B]
+        if not group.weighted:
             # An observed continuous label does not tilt q(z | x): the variational distribution
-            # is q(y_d | z_c) q(z | x) / q(y_d | x) over the observed discrete labels d only, so
+            # is q(y_d | z_c) q(z | x) / q(y_d | x) over the observed weighted labels d only, so
             # this label adds log p(z_c^i|y_i) to the bracket and nothing to w or q(y_o | x).
-            no_draws = torch.zeros(self.num_classifier_samples, *obs.shape[:1], device=obs.device)
-            return _LabelTerms(
-                bracket=obs * log_p_zc[0] + (1 - obs) * latent_part - q_zc.log_prob(z_c),
-                score=score,
-                log_q_yo_draws=no_draws,
-                log_q_yo_zbar=no_draws[0],
-                log_p_yo=(obs * observed["fn"].log_prob(y_obs)).sum(-1),
-            )
+            return _LabelTerms(observed_part + (1 - obs) * latent_part - q_zc.log_prob(z_c), score, None, None, log_p_yo)
+
+        observed_part = observed_part - obs * q_y.log_prob(y_obs)
         z_c_draws = q_zc.rsample((self.num_classifier_samples,))  # [k, B, L_g, d]
         return _LabelTerms(
             bracket=observed_part + (1 - obs) * latent_part - q_zc.log_prob(z_c),
             score=score,
             log_q_yo_draws=(obs * group.q_y(z_c_draws).log_prob(y_obs)).sum(-1),  # [k, B]
             log_q_yo_zbar=(obs * group.q_y(z_c.detach()).log_prob(y_obs)).sum(-1),  # [B]
-            log_p_yo=(obs * observed["fn"].log_prob(y_obs)).sum(-1),  # [B]
+            log_p_yo=log_p_yo,
         )
 
 
 class _LabelTerms(NamedTuple):
     bracket: torch.Tensor  # [B, L_g], the group's terms inside the weighted bracket
     score: torch.Tensor  # [B, L_g], zero-valued score-function terms ("sample" only)
-    log_q_yo_draws: torch.Tensor  # [k, B], log q(y_o | z_c^(j)) of the group's observed labels
-    log_q_yo_zbar: torch.Tensor  # [B], log q(y_o | zbar_c)
+    log_q_yo_draws: torch.Tensor | None  # [k, B], log q(y_o | z_c^(j)) of the group's observed labels
+    log_q_yo_zbar: torch.Tensor | None  # [B], log q(y_o | zbar_c); both None for an unweighted group
     log_p_yo: torch.Tensor  # [B], log p(y_o)
 
 

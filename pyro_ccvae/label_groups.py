@@ -48,10 +48,10 @@ class LabelGroup(nn.Module):
 
     kind: str
     enumerable: bool  # whether the unsupervised bound may sum over y_i's values
+    weighted: bool  # whether an observed y_i tilts q(z | x) through eq. (4)'s weight w (elbo.py)
 
-    def __init__(self, names: list[str], index: list[int], suffix: str = ""):
+    def __init__(self, index: list[int], suffix: str = ""):
         super().__init__()
-        self.names = list(names)
         self.index = list(index)  # positions of these labels among all labels
         self.y_site, self.z_c_site, self.plate = "y" + suffix, "z_c" + suffix, "labels" + suffix
         start = self.index[0]
@@ -87,13 +87,24 @@ class LabelGroup(nn.Module):
         raise NotImplementedError
 
 
-class BinaryLabels(LabelGroup):
-    kind, enumerable = "binary", True
+class _DiscreteLabels(LabelGroup):
+    """Binary or categorical labels: enumerable, weighted as in eq. (4), and a (loc, scale)
+    pair of p_psi(z_c^i | y_i) per value in `self.characteristics`."""
 
-    def __init__(self, names, index, frequencies: list[float], block_dim: int):
-        super().__init__(names, index)
-        self.classifier = DiagonalClassifier(len(names), block_dim)
-        self.characteristics = DiagonalConditionalPrior(len(names), block_dim, num_values=2)
+    enumerable, weighted = True, True
+    characteristics: DiagonalConditionalPrior
+
+    def conditional_prior(self, y):
+        return self.characteristics(y)
+
+
+class BinaryLabels(_DiscreteLabels):
+    kind = "binary"
+
+    def __init__(self, index: list[int], frequencies: list[float], block_dim: int):
+        super().__init__(index)
+        self.classifier = DiagonalClassifier(len(index), block_dim)
+        self.characteristics = DiagonalConditionalPrior(len(index), block_dim, num_values=2)
         # p(y): the labelled frequencies themselves (no sigmoid), clamped away from 0 and 1.
         self.register_buffer("probs", torch.tensor(frequencies, dtype=torch.float32).clamp(MIN_PROB, 1 - MIN_PROB))
 
@@ -103,18 +114,15 @@ class BinaryLabels(LabelGroup):
     def q_y(self, z_c):
         return dist.Bernoulli(logits=self.classifier(z_c))
 
-    def conditional_prior(self, y):
-        return self.characteristics(y)
-
     def predict(self, z_c):
         return (self.classifier(z_c) > 0).to(z_c.dtype)
 
 
-class CategoricalLabel(LabelGroup):
-    kind, enumerable = "categorical", True
+class CategoricalLabel(_DiscreteLabels):
+    kind = "categorical"
 
     def __init__(self, name: str, index: int, frequencies: list[float], block_dim: int):
-        super().__init__([name], [index], suffix=f"[{name}]")
+        super().__init__([index], suffix=f"[{name}]")
         num_classes = len(frequencies)
         self.classifier = nn.Linear(block_dim, num_classes)  # z_c^i -> logits of the K classes
         self.characteristics = DiagonalConditionalPrior(1, block_dim, num_values=num_classes)
@@ -134,18 +142,15 @@ class CategoricalLabel(LabelGroup):
     def q_y(self, z_c):
         return dist.Categorical(logits=self.classifier(z_c))  # batch [..., 1]
 
-    def conditional_prior(self, y):
-        return self.characteristics(y)
-
     def predict(self, z_c):
         return self.classifier(z_c).argmax(-1).to(z_c.dtype)
 
 
 class ContinuousLabel(LabelGroup):
-    kind, enumerable = "continuous", False
+    kind, enumerable, weighted = "continuous", False, False
 
     def __init__(self, name: str, index: int, mean: float, std: float, block_dim: int, prior_scale: float):
-        super().__init__([name], [index], suffix=f"[{name}]")
+        super().__init__([index], suffix=f"[{name}]")
         self.register_buffer("mean", torch.tensor([float(mean)]))
         self.register_buffer("std", torch.tensor([float(std)]))
         self.prior_scale = prior_scale  # of p(z_c | y), fixed (CCVAEConfig.continuous_prior_scale)
@@ -189,7 +194,7 @@ def make_label_groups(
     binary = [i for i, kind in enumerate(kinds) if kind == "binary"]
     groups: list[LabelGroup] = []
     if binary:
-        groups.append(BinaryLabels([names[i] for i in binary], binary, [priors[i] for i in binary], block_dim))
+        groups.append(BinaryLabels(binary, [priors[i] for i in binary], block_dim))
     for i, (name, kind, prior) in enumerate(zip(names, kinds, priors)):
         if kind == "categorical":
             groups.append(CategoricalLabel(name, i, list(prior), block_dim))

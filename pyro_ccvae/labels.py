@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
+import numpy as np
 import torch
 
 BINARY_VALUES = {"0": 0.0, "1": 1.0, "false": 0.0, "true": 1.0, "no": 0.0, "yes": 1.0}
@@ -16,6 +17,26 @@ BINARY_VALUES = {"0": 0.0, "1": 1.0, "false": 0.0, "true": 1.0, "no": 0.0, "yes"
 
 class LabelError(ValueError):
     """An assignment that names an unknown label or an impossible value."""
+
+
+def invalid_values(values: np.ndarray, kind: str, num_classes: int = 0) -> np.ndarray:
+    """The entries of `values` that a label of `kind` (with `num_classes` classes, if
+    categorical) cannot take: not 0/1, not a class index, or not finite."""
+    values = np.asarray(values, dtype=np.float64)
+    if kind == "binary":
+        return values[(values != 0) & (values != 1)]
+    if kind == "categorical":
+        return values[(values != np.round(values)) | (values < 0) | (values >= num_classes)]
+    return values[~np.isfinite(values)]
+
+
+def expected_values(kind: str, num_classes: int = 0) -> str:
+    """What a value of a label of `kind` must be, for messages."""
+    if kind == "binary":
+        return "0 or 1"
+    if kind == "categorical":
+        return f"a class index 0 to {num_classes - 1}"
+    return "a finite number"
 
 
 def parse_value(name: str, text: str, kind: str = "binary", classes: Sequence[str] = ()) -> float:

@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 import torch
 
 from .devices import model_device
-from .labels import LabelError
+from .labels import LabelError, expected_values, invalid_values
 from .model import CCVAE
 from .models import require
 from .networks import standard_normal
@@ -54,14 +54,9 @@ def prior_block(model: CCVAE, index: int, value: float | torch.Tensor, like: tor
 def check_values(model: CCVAE, index: int, value: torch.Tensor) -> None:
     """LabelError unless every entry of `value` is a value label `index` can take."""
     name, kind = model.config.label_names[index], model.config.label_kinds[index]
-    if kind == "binary" and not torch.all((value == 0) | (value == 1)):
-        raise LabelError(f"{name} is binary: its value must be 0 or 1")
-    if kind == "categorical":
-        classes = model.config.label_classes[name]
-        if not torch.all((value == value.round()) & (value >= 0) & (value < len(classes))):
-            raise LabelError(f"{name} is categorical: its value must be a class index 0 to {len(classes) - 1}")
-    if not torch.all(value.isfinite()):
-        raise LabelError(f"{name}: its value must be a finite number")
+    classes = len(model.config.label_classes.get(name, ()))
+    if invalid_values(value.cpu().numpy(), kind, classes).size:
+        raise LabelError(f"{name} is {kind}: its value must be {expected_values(kind, classes)}")
 
 
 def other_value(model: CCVAE, index: int, predicted: torch.Tensor) -> torch.Tensor:
@@ -102,7 +97,8 @@ def intervene_latents(
     """z_c [B, L, d] with block i replaced for each label index i in `values`.
 
     The new z_c^i is a draw from p_psi(z_c^i | y_i = values[i]), or that distribution's mean
-    with `use_mean`; values are numbers or per-image tensors [B] (see `prior_block`). Other blocks are copied."""
+    with `use_mean`; values are numbers or per-image tensors [B] (see `prior_block`). Other
+    blocks are copied."""
     out = z_c.clone()
     for index, value in values.items():
         loc, scale = prior_block(model, index, value, like=z_c)  # [1 or B, d]

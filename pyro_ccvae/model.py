@@ -122,15 +122,16 @@ class CCVAE(nn.Module):
         )
         self.label_groups = nn.ModuleList(groups)
         order = [i for group in groups for i in group.index]  # label positions, group by group
-        self._label_order = None if order == sorted(order) else sorted(range(len(order)), key=order.__getitem__)
+        inverse = None if order == sorted(order) else torch.tensor(sorted(range(len(order)), key=order.__getitem__))
+        self.register_buffer("label_order", inverse, persistent=False)  # group order -> label order
 
     def join(self, parts: list[torch.Tensor], dim: int) -> torch.Tensor:
         """Per-group tensors (as from `LabelGroup.labels_of` or `blocks_of`) -> one tensor in
         label order along `dim` (-1 for labels [..., L], -2 for blocks [..., L, d])."""
         joined = torch.cat(parts, dim=dim)
-        if self._label_order is None:
+        if self.label_order is None:
             return joined
-        return joined.index_select(dim, torch.tensor(self._label_order, device=joined.device))
+        return joined.index_select(dim, self.label_order)
 
     def conditional_prior(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """loc, scale [..., L, d] of p_psi(z_c | y) for labels y [..., L]."""

@@ -4,6 +4,8 @@ import torch
 
 from pyro_ccvae.model import CCVAE, CCVAEConfig
 
+from .helpers import move_off_symmetric_start
+
 
 @pytest.fixture(autouse=True)
 def _fresh_rng_and_params():
@@ -20,10 +22,7 @@ def tiny_model():
         label_names=["a", "b", "c"], label_priors=[0.3, 0.5, 0.8], image_shape=(3, 8, 8), z_c_block=2, z_s_dim=4
     )
     model = CCVAE(config)
-    with torch.no_grad():  # move the conditional prior off its symmetric start
-        binary = model.label_groups[0]
-        binary.characteristics.loc.add_(0.3 * torch.randn_like(binary.characteristics.loc))
-        binary.classifier.bias.add_(torch.randn_like(binary.classifier.bias))
+    move_off_symmetric_start(model)
     return model
 
 

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import torch
+
 from pyro_ccvae.datasets import write_dataset
 from pyro_ccvae.datasets.synthfaces import generate_synthfaces
 
@@ -10,3 +12,12 @@ def tiny_synthfaces(folder: Path, num_images: int = 200, size: int = 16) -> Path
     path = Path(folder) / f"tiny-{num_images}-{size}.h5"
     write_dataset(path, generate_synthfaces(num_images, seed=0, size=size))
     return path
+
+
+@torch.no_grad()
+def move_off_symmetric_start(model) -> None:
+    """Perturbs the binary labels' conditional prior and classifier bias (CCVAE, DIVA), so that
+    tests do not run at the symmetric initial values."""
+    binary = model.label_groups[0]
+    binary.characteristics.loc.add_(0.3 * torch.randn_like(binary.characteristics.loc))
+    binary.classifier.bias.add_(torch.randn_like(binary.classifier.bias))

@@ -16,6 +16,8 @@ from pyro_ccvae.baselines import DIVAConfig, M2Config, MVAEConfig, kingma_alpha,
 from pyro_ccvae.baselines._common import replay_values
 from pyro_ccvae.classical import classical_scores
 
+from .helpers import move_off_symmetric_start
+
 LABELS = dict(label_names=["a", "b", "c"], label_priors=[0.3, 0.5, 0.8], image_shape=(3, 8, 8))
 
 
@@ -29,10 +31,7 @@ def m2():
 def diva():
     torch.manual_seed(1)
     model = DIVA(DIVAConfig(**LABELS, z_c_block=2, z_s_dim=4))
-    with torch.no_grad():  # move the conditional prior and classifier off their symmetric start
-        binary = model.label_groups[0]
-        binary.characteristics.loc.add_(0.3 * torch.randn_like(binary.characteristics.loc))
-        binary.classifier.bias.add_(torch.randn_like(binary.classifier.bias))
+    move_off_symmetric_start(model)
     return model
 
 

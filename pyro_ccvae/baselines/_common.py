@@ -10,6 +10,7 @@ from pyro import poutine
 from pyro.poutine.util import site_is_subsample
 from torch import nn
 
+from ..label_groups import MIN_PROB
 from ..labels import LabelError
 from ..model import LIKELIHOODS, check_common_fields
 from ..networks import Encoder
@@ -64,7 +65,7 @@ def require_binary(config, model: str) -> None:
 
 def label_probs(config) -> torch.Tensor:
     """p(y_i = 1) from the label frequencies, clamped away from 0 and 1 (as in `CCVAE`)."""
-    return torch.tensor(config.label_priors).clamp(1e-4, 1 - 1e-4)
+    return torch.tensor(config.label_priors).clamp(MIN_PROB, 1 - MIN_PROB)
 
 
 class BinaryLabelsMixin:
