@@ -12,7 +12,9 @@ setup(
     long_description=Path("README.md").read_text(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["pyro_ccvae", "pyro_ccvae.*", "cli", "cli.*"]),
+    # cli/ is installed as `pyro_ccvae_cli`, a name no other package will have.
+    packages=find_packages(include=["pyro_ccvae", "pyro_ccvae.*"]) + ["pyro_ccvae_cli"],
+    package_dir={"pyro_ccvae_cli": "cli"},
     install_requires=[
         "torch>=2.1",
         "torchvision>=0.16",
@@ -29,5 +31,5 @@ setup(
     extras_require={
         "test": ["pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6"],
     },
-    entry_points={"console_scripts": ["pyro-ccvae = cli.main:cli"]},
+    entry_points={"console_scripts": ["pyro-ccvae = pyro_ccvae_cli.main:cli"]},
 )

@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from pyro_ccvae.checkpoint import load_model
-from pyro_ccvae.data import split_tensors
 from pyro_ccvae.datasets import read_dataset
 from pyro_ccvae.datasets.idx import prepare_mnist
-from pyro_ccvae.evaluate import label_scores
-from pyro_ccvae.train import TrainConfig, train_new_run
+from pyro_ccvae.datasets.tensors import split_tensors
+from pyro_ccvae.training.config import ModelOptions, TrainConfig
+from pyro_ccvae.training.runs import load_model, train_new_run
+from pyro_ccvae.training.validation import label_scores
 
 NUM_TRAIN = 1500
 
@@ -68,7 +68,7 @@ def main():
             for seed in map(int, args.seeds.split(",")):
                 config = TrainConfig(dataset=str(data_path), sup_fraction=args.sup, epochs=args.epochs, lr=args.lr, seed=seed)
                 run_dir = tmp / f"z{size}-s{seed}"
-                train_new_run(config, {"z_c_block": size}, run_dir, torch.device("cpu"))
+                train_new_run(config, ModelOptions(z_c_block=size), run_dir, torch.device("cpu"))
                 model = load_model(run_dir)
                 accuracy = label_scores(model, split_tensors(data, "test", torch.device("cpu")))["accuracy"]
                 results.setdefault(size, []).append(accuracy)

@@ -1,7 +1,7 @@
 """Side-by-side step times: labelled vs unlabelled Pyro steps, and Pyro vs plain torch.
 
     python benchmarks/step_times.py [--device cpu|cuda] [--batch-size 128] [--image-size 64]
-                                    [--steps 20] [--rounds 3] [--compile]
+                                    [--num-labels 18] [--steps 20] [--rounds 3]
 
 Each round times every variant once, in turn, on the same random data and networks, so that
 drift in machine load hits all variants alike; the median over rounds is reported.
@@ -20,9 +20,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from plain_torch_loss import plain_torch_loss  # noqa: E402
 
-from pyro_ccvae.bench import batch_indices, random_images, seconds_per_call  # noqa: E402
-from pyro_ccvae.elbo import CCVAE_ELBO  # noqa: E402
-from pyro_ccvae.model import CCVAE, CCVAEConfig  # noqa: E402
+from pyro_ccvae.core import CCVAE, CCVAE_ELBO, CCVAEConfig  # noqa: E402
+from pyro_ccvae.core.config import label_fields  # noqa: E402
+from pyro_ccvae.rng import seeded  # noqa: E402
+from pyro_ccvae.training.bench import batch_indices, random_images, random_labels, seconds_per_call  # noqa: E402
 
 
 def main():
@@ -35,11 +36,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     device = torch.device(args.device)
-    torch.manual_seed(0)
-    data = random_images(2048, (3, args.image_size, args.image_size), args.num_labels, device)
-    config = CCVAEConfig([f"l{i}" for i in range(args.num_labels)], [0.5] * args.num_labels, (3, args.image_size, args.image_size))
-    model = CCVAE(config).to(device)
-    elbo = CCVAE_ELBO(model.q_y, 100, "enumerate")
+    data = random_images(max(2048, args.batch_size), (3, args.image_size, args.image_size), args.num_labels, device)
+    config = CCVAEConfig(**label_fields(random_labels(args.num_labels)), image_shape=(3, args.image_size, args.image_size))
+    with seeded(0, device):
+        model = CCVAE(config).to(device)
+    elbo = CCVAE_ELBO(model.label_groups, 100, "enumerate")
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     next_index = batch_indices(data, args.batch_size)
 

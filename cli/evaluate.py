@@ -7,15 +7,16 @@ import json
 
 import click
 
+from pyro_ccvae.analysis.evaluate import evaluate_run
 from pyro_ccvae.devices import resolve_device
-from pyro_ccvae.evaluate import evaluate_run
 
-from .common import device_option, user_errors
+from .errors import user_errors
+from .options import device_option, run_data_option, run_option, seed_option
 
 
 @click.command()
-@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run folder written by `fit`.")
-@click.option("--dataset", default=None, help="Data file to test on [default: the one the run was trained on].")
+@run_option
+@run_data_option
 @click.option("--oracle", "oracle_dir", default=None, type=click.Path(file_okay=False),
               help="Oracle folder written by `oracle fit`: adds the swap score, conditional-generation "
               "accuracy and intervention matrix.")
@@ -23,7 +24,7 @@ from .common import device_option, user_errors
               help="PNG for the intervention matrix (with --oracle) [default: RUN/intervention_matrix.png].")
 @click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Generated images for the conditional-generation accuracy, and most pairs for the swap score.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the swap pairs and the generated images.")
+@seed_option("Seed for the swap pairs and the generated images.")
 @device_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def evaluate(run_dir, dataset, oracle_dir, figure, samples, seed, device, as_json):
@@ -32,12 +33,8 @@ def evaluate(run_dir, dataset, oracle_dir, figure, samples, seed, device, as_jso
     intervention metrics; on data with ground-truth factors (synthfaces) characteristic
     tracking, leakage and nuisance R^2. Works for every model `fit --model` trains; a measure a
     model cannot take is n/a (null in --json), with the reason."""
-    try:
-        device = resolve_device(device)
-    except RuntimeError as e:
-        raise click.UsageError(str(e)) from e
     with user_errors():
-        result = evaluate_run(run_dir, device, dataset, oracle_dir, samples, seed, figure)
+        result = evaluate_run(run_dir, resolve_device(device), dataset, oracle_dir, samples, seed, figure)
     if as_json:
         click.echo(json.dumps(result))
         return

@@ -4,8 +4,7 @@ import click
 
 from pyro_ccvae import __version__
 
-from . import bench, compare, data, evaluate, fit, sample
-from . import manipulate, oracle
+from . import bench, compare, data, evaluate, fit, manipulate, oracle, sample
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

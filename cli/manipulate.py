@@ -6,17 +6,10 @@ from __future__ import annotations
 import click
 import torch
 
-from pyro_ccvae.checkpoint import RunMismatch, load_config, load_model
-from pyro_ccvae.datasets import load_dataset
-from pyro_ccvae.datasets.h5format import SPLITS
-from pyro_ccvae.devices import resolve_device
-from pyro_ccvae.images import save_grid
-from pyro_ccvae.labels import LabelError, parse_for
-from pyro_ccvae.manipulate import (
+from pyro_ccvae.analysis.grids import grid_rows, headed_grid, save_grid
+from pyro_ccvae.analysis.manipulate import (
     diversity,
     flip_each_label,
-    grid_rows,
-    headed_grid,
     intervene,
     label_index,
     pixel_variance,
@@ -24,9 +17,14 @@ from pyro_ccvae.manipulate import (
     swap,
     traverse,
 )
-from pyro_ccvae.plots import diversity_figure
+from pyro_ccvae.analysis.plots import diversity_figure
+from pyro_ccvae.core.assignments import find_label, parse_assignments
+from pyro_ccvae.datasets.h5format import SPLITS
+from pyro_ccvae.devices import resolve_device
+from pyro_ccvae.training.runs import load_model, run_images
 
-from .common import device_option, user_errors
+from .errors import user_errors
+from .options import device_option, png_option, run_data_option, run_option, seed_option, stack
 
 
 def _indices(ctx, param, value):
@@ -42,51 +40,24 @@ def _indices(ctx, param, value):
 
 
 def _common(default_indices: str, default_out: str, seed: bool = True):
-    """The options every command shares: which run, which images, where to write."""
-
-    def decorate(function):
-        options = [
-            click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False),
-                         help="Run folder written by `fit`."),
-            click.option("--dataset", default=None,
-                         help="Data set name or .h5 file to take images from [default: the run's data file]."),
-            click.option("--split", type=click.Choice(list(SPLITS)), default="test", show_default=True,
-                         help="Split the images are numbered in."),
-            click.option("--index", "--indices", "indices", default=default_indices, show_default=True, callback=_indices,
-                         help="Comma-separated image numbers within --split."),
-            device_option,
-            click.option("--out", type=click.Path(dir_okay=False), default=default_out, show_default=True,
-                         help="PNG file to write."),
-        ]
-        if seed:
-            options.insert(-2, click.option("--seed", type=int, default=0, show_default=True,
-                                            help="Seed for the draws of z_c^i."))
-        for option in reversed(options):
-            function = option(function)
-        return function
-
-    return decorate
+    """The options every command here shares: which run, which images, where to write."""
+    return stack(
+        run_option,
+        run_data_option,
+        click.option("--split", type=click.Choice(list(SPLITS)), default="test", show_default=True,
+                     help="Split the images are numbered in."),
+        click.option("--index", "--indices", "indices", default=default_indices, show_default=True, callback=_indices,
+                     help="Comma-separated image numbers within --split."),
+        *([seed_option("Seed for the draws of z_c^i.")] if seed else []),
+        device_option,
+        png_option(default_out),
+    )  # fmt: skip
 
 
 def _load(run_dir, dataset, split, indices, device):
     """The run's model and the chosen images [B, C, S, S] in [0, 1] on its device."""
-    try:
-        device = resolve_device(device)
-    except RuntimeError as e:
-        raise click.UsageError(str(e)) from e
-    model = load_model(run_dir, device)
-    data = load_dataset(dataset or load_config(run_dir)["model"]["dataset"]["path"])
-    if tuple(data.image_shape) != tuple(model.config.image_shape):
-        raise RunMismatch(f"the data set's images are {data.image_shape}, the run's model takes {model.config.image_shape}")
-    rows = data.split_indices(split)
-    bad = [i for i in indices if not 0 <= i < len(rows)]
-    if bad:
-        raise click.BadParameter(
-            f"image {bad[0]} is out of range: the {split} split has {len(rows)} images (0 to {len(rows) - 1})",
-            param_hint="--index",
-        )
-    x = torch.from_numpy(data.images[rows[indices]]).to(device).float().div_(255)
-    return model, x
+    model = load_model(run_dir, resolve_device(device))
+    return model, run_images(run_dir, model, split, indices, dataset)
 
 
 @click.command("intervene")
@@ -106,7 +77,7 @@ def intervene_command(run_dir, dataset, split, indices, seed, device, out, label
         generator = torch.Generator().manual_seed(seed)
         columns = [x, reconstruct(model, x)]
         if labels:
-            values = parse_for(labels, model.config)
+            values = parse_assignments(labels, model.config.labels)
             columns += [intervene(model, x, values, use_mean, generator) for _ in range(1 if use_mean else num)]
         else:
             columns.append(flip_each_label(model, x, use_mean, generator))
@@ -155,13 +126,10 @@ def swap_command(run_dir, dataset, split, indices, device, out, targets):
 
 
 def _label_and_value(text: str, config) -> tuple[str, float | None]:
-    label_names = config.label_names
     if "=" in text:
-        ((name, value),) = parse_for([text], config).items()
+        ((name, value),) = parse_assignments([text], config.labels).items()
         return name, value
-    if text.strip() not in label_names:
-        raise LabelError(f"unknown label {text.strip()!r}; valid labels: {', '.join(label_names)}")
-    return text.strip(), None
+    return find_label(config.labels, text.strip())[1].name, None
 
 
 @click.command("diversity")

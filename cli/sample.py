@@ -5,18 +5,19 @@ from __future__ import annotations
 import click
 import torch
 
-from pyro_ccvae.checkpoint import load_model
+from pyro_ccvae.analysis.generate import conditional_samples, sweep_samples
+from pyro_ccvae.analysis.grids import save_grid
+from pyro_ccvae.core.assignments import assignment_tensors, find_label, parse_assignments, parse_sweep
 from pyro_ccvae.devices import model_device, resolve_device
-from pyro_ccvae.generate import conditional_samples, sweep_samples
-from pyro_ccvae.images import save_grid
-from pyro_ccvae.labels import assignment_tensors, format_value, parse_for, sweep_values
-from pyro_ccvae.models import require
+from pyro_ccvae.training.registry import require
+from pyro_ccvae.training.runs import load_model
 
-from .common import device_option, user_errors
+from .errors import user_errors
+from .options import device_option, png_option, run_option, seed_option
 
 
 @click.command()
-@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run folder written by `fit`.")
+@run_option
 @click.option("--label", "labels", multiple=True, metavar="NAME=VALUE",
               help="Fix a label, e.g. Smiling=1, Hair=blond or Age=35; repeat for more. Labels not given are drawn from p(y).")
 @click.option("--sweep", metavar="NAME[=LOW:HIGH]", default=None,
@@ -25,26 +26,25 @@ from .common import device_option, user_errors
 @click.option("--steps", type=click.IntRange(min=2), default=7, show_default=True, help="Columns of a continuous --sweep.")
 @click.option("--num", type=click.IntRange(min=1), default=64, show_default=True,
               help="Number of images (rows, with --sweep).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the draws.")
+@seed_option("Seed for the draws.")
 @device_option
-@click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True, help="PNG file for the grid.")
+@png_option("samples.png")
 def sample(run_dir, labels, sweep, steps, num, seed, device, out):
     """Generate images: y fixed where given, z_c ~ p(z_c|y), z_\\c ~ N(0, I)."""
     with user_errors():
         model = load_model(run_dir, resolve_device(device))
         config = model.config
-        values = parse_for(labels, config)
+        values = parse_assignments(labels, config.labels)
         y, mask = assignment_tensors(values, config.label_names, num, model_device(model))
-        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
         if sweep is None:
-            save_grid(conditional_samples(model, y, mask), out)
+            save_grid(conditional_samples(model, y, mask, generator), out)
             click.echo(f"wrote {num} samples to {out}")
             return
         require(model, "traverse")
-        name, swept = sweep_values(sweep, config, steps)
-        index = config.label_names.index(name)
-        images = sweep_samples(model, index, torch.tensor(swept), y, mask)  # [num, K, C, S, S]
+        name, swept = parse_sweep(sweep, config.labels, steps)
+        index, label = find_label(config.labels, name)
+        images = sweep_samples(model, index, torch.tensor(swept), y, mask, generator)  # [num, K, C, S, S]
         save_grid(images.flatten(0, 1), out, nrow=len(swept))
-    kind, classes = config.label_kinds[index], config.label_classes.get(name, ())
-    columns = ", ".join(format_value(v, kind, classes) for v in swept)
+    columns = ", ".join(label.format(v) for v in swept)
     click.echo(f"wrote {out}: {num} rows of draws, columns {name} = {columns}")

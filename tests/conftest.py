@@ -2,7 +2,7 @@ import pyro
 import pytest
 import torch
 
-from pyro_ccvae.model import CCVAE, CCVAEConfig
+from pyro_ccvae.core.model import CCVAE, CCVAEConfig
 
 from .helpers import move_off_symmetric_start
 

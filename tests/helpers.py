@@ -21,3 +21,8 @@ def move_off_symmetric_start(model) -> None:
     binary = model.label_groups[0]
     binary.characteristics.loc.add_(0.3 * torch.randn_like(binary.characteristics.loc))
     binary.classifier.bias.add_(torch.randn_like(binary.classifier.bias))
+
+
+def loc_scale(distribution):
+    """(mean, standard deviation) of a diagonal Gaussian such as p_psi(z_c | y)."""
+    return distribution.mean, distribution.stddev

@@ -11,12 +11,24 @@ import torch
 import torch.nn.functional as F
 from pyro.infer import SVI, Trace_ELBO
 
-from pyro_ccvae.baselines import BASELINES, DIVA, DIVA_ELBO, M2, M2_ELBO, MVAE, MVAE_ELBO
-from pyro_ccvae.baselines import DIVAConfig, M2Config, MVAEConfig, kingma_alpha, product_of_experts
-from pyro_ccvae.baselines._common import replay_values
-from pyro_ccvae.classical import classical_scores
+from pyro_ccvae.analysis.classical import classical_scores
+from pyro_ccvae.baselines import (
+    BASELINES,
+    DIVA,
+    DIVA_ELBO,
+    M2,
+    M2_ELBO,
+    MVAE,
+    MVAE_ELBO,
+    DIVAConfig,
+    M2Config,
+    MVAEConfig,
+    kingma_alpha,
+    product_of_experts,
+)
+from pyro_ccvae.baselines.common import replay_values
 
-from .helpers import move_off_symmetric_start
+from .helpers import loc_scale, move_off_symmetric_start
 
 LABELS = dict(label_names=["a", "b", "c"], label_priors=[0.3, 0.5, 0.8], image_shape=(3, 8, 8))
 
@@ -216,14 +228,14 @@ def diva_direct(model, x, y, mask, z_c, z_s, beta, alpha):
     scale_c, scale_s = model.split_z(scale)
     log_px = dist.Laplace(model.decode(z_c, z_s), 1.0).log_prob(x).sum((1, 2, 3))
     kl_s = normal_kl(loc_s, scale_s, torch.tensor(0.0), torch.tensor(1.0)).sum(-1)
-    mu, sigma = model.conditional_prior(y)
+    mu, sigma = loc_scale(model.conditional_prior(y))
     kl_c = normal_kl(loc_c, scale_c, mu, sigma).sum(-1)  # [B, L]
     logits = model.label_groups[0].classifier(z_c)
     auxiliary = log_bernoulli(logits, y)
     imputed = -dist.Normal(loc_c, scale_c).log_prob(z_c).sum(-1)
     for v in (0.0, 1.0):
         values = torch.full_like(y, v)
-        mu, sigma = model.conditional_prior(values)
+        mu, sigma = loc_scale(model.conditional_prior(values))
         log_q = log_bernoulli(logits, values)
         joint = dist.Normal(mu, sigma).log_prob(z_c).sum(-1) + log_p_y(model, values)
         imputed = imputed + log_q.exp() * (joint - log_q)
@@ -270,7 +282,7 @@ def test_diva_shares_the_ccvae_interface(diva, tiny_batch):
     z_c, z_s = diva.encode(x)
     assert z_c.shape == (6, 3, 2) and z_s.shape == (6, 4)
     out = diva.intervene(x, {1: 1.0})
-    loc, _ = diva.conditional_prior(torch.ones(6, 3))
+    loc, _ = loc_scale(diva.conditional_prior(torch.ones(6, 3)))
     torch.testing.assert_close(out, diva.decode(torch.stack([z_c[:, 0], loc[:, 1], z_c[:, 2]], 1), z_s))
 
 

@@ -8,10 +8,10 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from cli.main import cli
 from pyro_ccvae import __version__
-from pyro_ccvae.checkpoint import load_model
 from pyro_ccvae.datasets import read_dataset
+from pyro_ccvae.training.runs import load_model
+from pyro_ccvae_cli.main import cli
 
 from .helpers import tiny_synthfaces
 

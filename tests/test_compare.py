@@ -8,12 +8,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from cli.main import cli
+from pyro_ccvae.analysis.oracle import fit_oracle, save_oracle
 from pyro_ccvae.baselines import DIVA, M2, MVAE
-from pyro_ccvae.checkpoint import load_model
+from pyro_ccvae.core.model import CCVAE
 from pyro_ccvae.datasets import read_dataset
-from pyro_ccvae.model import CCVAE
-from pyro_ccvae.oracle import fit_oracle, save_oracle
+from pyro_ccvae.training.runs import load_model
+from pyro_ccvae_cli.main import cli
 
 from .helpers import tiny_synthfaces
 
@@ -151,4 +151,4 @@ def test_compare_writes_one_table_as_markdown_and_json(data, tmp_path):
         assert table[display] == [f"{report['models'][name][c]:.4f}" for c in columns]
     assert table["logreg (classical)"] == [f"{report['classical']['logreg']['accuracy']:.4f}", "n/a", "n/a", "n/a"]
 
-    one_line_error(run(*args), 2, "already holds runs of ccvae, m2; choose another --out or pass --force")
+    one_line_error(run(*args), 2, "already holds runs of ccvae, m2; choose another --out, or pass --force")

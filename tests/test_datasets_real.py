@@ -11,12 +11,13 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from cli.data import data
-from pyro_ccvae.datasets.celeba import DEFAULT_LABELS as CELEBA_DEFAULT, prepare_celeba
+from pyro_ccvae.datasets.celeba import DEFAULT_LABELS as CELEBA_DEFAULT
+from pyro_ccvae.datasets.celeba import prepare_celeba
 from pyro_ccvae.datasets.chexpert import OBSERVATIONS, prepare_chexpert
 from pyro_ccvae.datasets.h5format import DatasetError, read_dataset
 from pyro_ccvae.datasets.idx import FASHION_MNIST_CLASSES, prepare_fashion_mnist, prepare_mnist
-from pyro_ccvae.datasets.images import decode_squares, load_square
+from pyro_ccvae.datasets.image_files import decode_squares, load_square
+from pyro_ccvae_cli.data import data
 
 # ---------------------------------------------------------------- CelebA
 

@@ -9,7 +9,9 @@ import torch
 from pyro import poutine
 from pyro.infer import SVI
 
-from pyro_ccvae.elbo import CCVAE_ELBO
+from pyro_ccvae.core.elbo import CCVAE_ELBO
+
+from .helpers import loc_scale
 
 K = 50
 
@@ -53,7 +55,7 @@ def direct_rows(model, x, y, mask, bound, z_c, z_s, k=K, seed=4, y_unobserved=No
     log_qz = dist.Normal(loc_c, scale_c).log_prob(z_c).sum((-1, -2)) + dist.Normal(loc_s, scale_s).log_prob(z_s).sum(-1)
 
     def log_p_zc(values):  # log p(z_c^i | y_i = values_i), [B, L]
-        mu, sigma = model.conditional_prior(values)
+        mu, sigma = loc_scale(model.conditional_prior(values))
         return dist.Normal(mu, sigma).log_prob(z_c).sum(-1)
 
     def log_q_y(z, values):  # log q(y_i = values_i | z_i), [..., L]
@@ -167,7 +169,7 @@ def importance_sampled_log_px(model, x, num_samples=5000):
     p = model.label_groups[0].probs
     log_pzc = 0
     for v, log_pv in ((0.0, (1 - p).log()), (1.0, p.log())):
-        mu, sigma = model.conditional_prior(torch.full(z_c.shape[:-1], v))
+        mu, sigma = loc_scale(model.conditional_prior(torch.full(z_c.shape[:-1], v)))
         term = dist.Normal(mu, sigma).log_prob(z_c).sum(-1) + log_pv
         log_pzc = term if v == 0.0 else torch.logaddexp(log_pzc, term)
     log_w = log_px_z + log_pzc.sum(-1) + dist.Normal(0.0, 1.0).log_prob(z_s).sum(-1) - q.log_prob(z).sum(-1)

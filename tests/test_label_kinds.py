@@ -9,9 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pyro_ccvae.elbo import CCVAE_ELBO
-from pyro_ccvae.model import CCVAE, CCVAEConfig
+from pyro_ccvae.core.elbo import CCVAE_ELBO
+from pyro_ccvae.core.model import CCVAE, CCVAEConfig
 
+from .helpers import loc_scale
 from .test_elbo import grads, replay_fixed
 
 K = 40
@@ -206,10 +207,10 @@ def log_joint_rows(model, x, y, mask, num):
     log_px = []
     for row in range(x.shape[0]):
         labels = torch.where(mask[row], y[row], model.draw_labels(num))  # [N, L]
-        loc, scale = model.conditional_prior(labels)
+        loc, scale = loc_scale(model.conditional_prior(labels))
         z_c = loc + scale * torch.randn_like(loc)
         z_s = torch.randn(num, model.config.z_s_dim)
-        log_px_z = model.likelihood(model.decode(z_c, z_s)).log_prob(x[row]).sum((1, 2, 3))
+        log_px_z = model.config.likelihood_of(model.decode(z_c, z_s)).log_prob(x[row]).sum((1, 2, 3))
         log_px.append(log_px_z.logsumexp(0) - math.log(num))
     log_p_yo = (mask.float() * direct_terms(model, torch.zeros(*y.shape, 2), y)[1]).sum(-1)
     return torch.stack(log_px) + log_p_yo
@@ -250,9 +251,9 @@ def test_mixed_bound_is_below_log_p_x_y(mixed_model, mixed_batch):
 def test_conditional_prior_and_predictions_follow_label_order(mixed_model):
     model = mixed_model
     y = torch.tensor([[1, 2, 0, 35.0], [0, 0, 1, 61.0]])
-    loc, scale = model.conditional_prior(y)  # [2, 4, d]
+    loc, scale = loc_scale(model.conditional_prior(y))  # [2, 4, d]
     for group in model.label_groups:
-        g_loc, g_scale = group.conditional_prior(y[:, group.index])
+        g_loc, g_scale = loc_scale(group.conditional_prior(y[:, group.index]))
         torch.testing.assert_close(loc[:, group.index], g_loc)
         torch.testing.assert_close(scale[:, group.index], g_scale)
     z_c = torch.randn(5, 4, 2)
@@ -284,8 +285,8 @@ def test_config_rejects_inconsistent_kinds():
 
 
 def test_label_scores_are_accuracy_mae_and_r2_of_the_predictions(mixed_model):
-    from pyro_ccvae.data import LabelledImages
-    from pyro_ccvae.evaluate import label_scores
+    from pyro_ccvae.datasets.tensors import LabelledImages
+    from pyro_ccvae.training.validation import label_scores
 
     g = torch.Generator().manual_seed(8)
     images = torch.randint(0, 256, (50, 3, 8, 8), dtype=torch.uint8, generator=g)
@@ -313,9 +314,10 @@ def test_label_scores_are_accuracy_mae_and_r2_of_the_predictions(mixed_model):
 
 @pytest.mark.parametrize("block", [1, 2, 5])
 def test_a_categorical_label_starts_as_the_bayes_classifier_of_its_prior(block):
-    from pyro_ccvae.label_groups import CategoricalLabel
+    from pyro_ccvae.core.kinds import CategoricalGroup, CategoricalLabel
 
-    group = CategoricalLabel("hair", 0, [0.4, 0.3, 0.2, 0.05, 0.05], block)
+    label = CategoricalLabel("hair", ["a", "b", "c", "d", "e"], [0.4, 0.3, 0.2, 0.05, 0.05])
+    group = CategoricalGroup(label, 0, block)
     means = group.characteristics.loc[0]  # [K, d]
     z = means + 0.3 * torch.randn(400, 5, block)  # draws near each class mean, unit-scale prior
     log_joint = dist.Normal(means, 1.0).log_prob(z.unsqueeze(-2)).sum(-1) + group.probs.log()  # [400, 5, K]

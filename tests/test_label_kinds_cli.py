@@ -9,12 +9,14 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from cli.main import cli
-from pyro_ccvae.checkpoint import load_model
-from pyro_ccvae.data import check_label_values
+from pyro_ccvae.core.assignments import parse_assignments, parse_sweep
+from pyro_ccvae.core.kinds import default_z_c_block, make_labels
 from pyro_ccvae.datasets import read_dataset, write_dataset
 from pyro_ccvae.datasets.synthfaces import HAIR_CLASSES, cached_synthfaces
-from pyro_ccvae.labels import LabelError, parse_assignments, sweep_values
+from pyro_ccvae.datasets.tensors import check_label_values
+from pyro_ccvae.errors import LabelError
+from pyro_ccvae.training.runs import load_model
+from pyro_ccvae_cli.main import cli
 
 FAST = ["--epochs", "1", "--batch-size", "32", "--classifier-samples", "8", "--z-s-dim", "4", "--z-c-block", "2"]
 NAMES = ["Smiling", "Hair", "Age"]
@@ -26,14 +28,14 @@ def run(*args):
 
 
 def test_parse_values_of_every_kind():
-    classes = {"Hair": HAIR_CLASSES}
-    values = parse_assignments(["Smiling=yes", "Hair=Blond", "Age=35.5"], NAMES, KINDS, classes)
+    labels = make_labels(NAMES, KINDS, {"Hair": HAIR_CLASSES})
+    values = parse_assignments(["Smiling=yes", "Hair=Blond", "Age=35.5"], labels)
     assert values == {"Smiling": 1.0, "Hair": 2.0, "Age": 35.5}
-    assert parse_assignments(["Hair=4"], NAMES, KINDS, classes) == {"Hair": 4.0}
+    assert parse_assignments(["Hair=4"], labels) == {"Hair": 4.0}
     for text, message in (("Hair=purple", "one of black, brown"), ("Hair=7", "one of"), ("Age=old", "finite number"),
                           ("Age=nan", "finite number"), ("Smiling=2", "0 or 1"), ("Height=3", "unknown label")):
         with pytest.raises(LabelError, match=message):
-            parse_assignments([text], NAMES, KINDS, classes)
+            parse_assignments([text], labels)
 
 
 @pytest.fixture(scope="module")
@@ -99,10 +101,10 @@ def test_sample_with_labels_of_every_kind_and_sweeps(mixed_run, tmp_path):
 
 def test_sweep_values_follow_the_prior(mixed_run):
     config = load_model(mixed_run[1]).config
-    name, values = sweep_values("Age", config, 3)
+    name, values = parse_sweep("Age", config.labels, 3)
     mean, std = config.label_priors[2]
     assert name == "Age" and values == pytest.approx([mean - 2 * std, mean, mean + 2 * std])
-    assert sweep_values("Hair", config)[1] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert parse_sweep("Hair", config.labels)[1] == [0.0, 1.0, 2.0, 3.0, 4.0]
 
 
 def test_manipulations_take_every_kind(mixed_run, tmp_path):
@@ -135,10 +137,10 @@ def test_label_values_that_do_not_fit_their_kind_are_named(mixed_run, tmp_path):
 
 
 def test_a_single_categorical_label_gets_a_z_c_of_its_class_count(tmp_path):
-    from pyro_ccvae.label_groups import default_z_c_block
-
-    assert default_z_c_block(["categorical"], [10]) == 10
-    assert default_z_c_block(["binary", "categorical"], [0, 5]) == 1 and default_z_c_block(["binary"], [0]) == 1
+    digits = make_labels(["digit"], ["categorical"], {"digit": list("0123456789")})
+    assert default_z_c_block(digits) == 10
+    mixed = make_labels(["a", "hair"], ["binary", "categorical"], {"hair": list("abcde")})
+    assert default_z_c_block(mixed) == 1 and default_z_c_block(mixed[:1]) == 1
     data = cached_synthfaces(tmp_path, 120, size=16, variant="mixed")
     result = run("fit", "--dataset", data, "--labels", "Hair", "--out", tmp_path / "run", *FAST[:8])
     assert result.exit_code == 0, result.output

@@ -6,18 +6,14 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from cli.main import cli
-from pyro_ccvae.labels import LabelError
-from pyro_ccvae.manipulate import (
+from pyro_ccvae.analysis.grids import grid_rows, headed_grid
+from pyro_ccvae.analysis.manipulate import (
     diversity,
     diversity_latents,
     flip_each_label,
-    grid_rows,
-    headed_grid,
     intervene,
     intervene_latents,
     pixel_variance,
-    prior_block,
     reconstruct,
     swap,
     swap_latents,
@@ -25,9 +21,11 @@ from pyro_ccvae.manipulate import (
     traverse,
     traverse_latents,
 )
-from pyro_ccvae.model import CCVAE, CCVAEConfig
+from pyro_ccvae.core.model import CCVAE, CCVAEConfig
+from pyro_ccvae.errors import LabelError
+from pyro_ccvae_cli.main import cli
 
-from .helpers import tiny_synthfaces
+from .helpers import loc_scale, tiny_synthfaces
 
 
 class DecoderSpy:
@@ -43,7 +41,7 @@ class DecoderSpy:
 
 
 def prior(model, index, value):
-    loc, scale = model.conditional_prior(torch.full((1, model.config.num_labels), float(value)))
+    loc, scale = loc_scale(model.conditional_prior(torch.full((1, model.config.num_labels), float(value))))
     return loc[0, index].detach(), scale[0, index].detach()
 
 
@@ -207,7 +205,6 @@ def test_diversity_keeps_the_other_latents_and_uses_the_prediction_by_default(ti
     z_c, z_s = tiny_model.encode(x[None])
     assert torch.equal(codes_s, z_s.detach().expand(7, -1)) and torch.equal(codes_c[:, 1:], z_c[:, 1:].detach().expand(7, 2, 2))
     predicted = float(tiny_model.predict(x[None])[0, 0])
-    loc, scale = prior_block(tiny_model, 0, predicted)
     again = diversity_latents(tiny_model, z_c[0].detach(), 0, predicted, 7, torch.Generator().manual_seed(0))
     assert torch.allclose(codes_c, again)
 
@@ -308,7 +305,7 @@ def test_diversity_writes_a_figure(trained_run, tmp_path):
         (["diversity", "--label", "Smiling", "--indices", "0,1"], "diversity takes one image", 2),
         (["intervene", "--split", "valid", "--index", "10"], "the valid split has 10 images", 2),
         (["swap", "--dataset", "{tmp}/missing.h5"], "no data file at", 1),
-        (["swap", "--dataset", "{small}"], "the run's model takes (3, 16, 16)", 2),
+        (["swap", "--dataset", "{small}"], "was trained on 3x16x16 images but", 2),
         (["swap", "--run", "{tmp}/missing"], "is not a run folder", 1),
     ],
 )

@@ -10,9 +10,7 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
-from pyro_ccvae.data import LabelledImages
-from pyro_ccvae.datasets.synthfaces import LABEL_NAMES, generate_synthfaces
-from pyro_ccvae.metrics import (
+from pyro_ccvae.analysis.metrics import (
     condition_number,
     conditional_generation_accuracy,
     ground_truth_metrics,
@@ -28,8 +26,10 @@ from pyro_ccvae.metrics import (
     spearman_within_classes,
     swap_score,
 )
-from pyro_ccvae.model import CCVAE, CCVAEConfig
-from pyro_ccvae.networks import DiagonalConditionalPrior
+from pyro_ccvae.core.model import CCVAE, CCVAEConfig
+from pyro_ccvae.core.networks import DiagonalConditionalPrior
+from pyro_ccvae.datasets.synthfaces import LABEL_NAMES, generate_synthfaces
+from pyro_ccvae.datasets.tensors import LabelledImages
 
 L = 3
 

@@ -6,11 +6,14 @@ import pytest
 import torch
 from pyro import poutine
 
-from pyro_ccvae.data import LabelledImages, image_storage, labelled_subset, split_tensors
+from pyro_ccvae.analysis.generate import conditional_samples
+from pyro_ccvae.core.assignments import assignment_tensors, parse_assignments
+from pyro_ccvae.core.kinds import make_labels
 from pyro_ccvae.datasets import read_dataset
-from pyro_ccvae.generate import conditional_samples
-from pyro_ccvae.labels import LabelError, assignment_tensors, parse_assignments
-from pyro_ccvae.train import TrainConfig, new_model, prepare_data
+from pyro_ccvae.datasets.tensors import LabelledImages, image_storage, labelled_subset, split_tensors
+from pyro_ccvae.errors import LabelError
+from pyro_ccvae.training.build import new_model, prepare_data
+from pyro_ccvae.training.config import ModelOptions, TrainConfig
 
 from .helpers import tiny_synthfaces
 
@@ -19,7 +22,7 @@ def test_prior_over_labels_is_the_labelled_frequency(tmp_path):
     data = read_dataset(tiny_synthfaces(tmp_path, 400))
     config = TrainConfig(dataset="unused", sup_fraction=0.3, seed=7)
     prepared = prepare_data(data, config, torch.device("cpu"))
-    model = new_model(prepared, {}, {})
+    model = new_model(prepared, ModelOptions(), {})
     train_labels = data.labels[data.split == 0]
     keep = labelled_subset(len(train_labels), 0.3, 7)
     expected = train_labels[keep].mean(0)
@@ -102,7 +105,7 @@ def test_model_and_guide_pass_pyro_validation(tiny_model, tiny_batch):
 
 
 def test_parse_assignments():
-    names = ["Smiling", "Male"]
+    names = make_labels(["Smiling", "Male"], ["binary", "binary"], {})
     assert parse_assignments(["Smiling=1", "Male=no"], names) == {"Smiling": 1.0, "Male": 0.0}
     with pytest.raises(LabelError, match="valid labels: Smiling, Male"):
         parse_assignments(["Smile=1"], names)
@@ -110,6 +113,8 @@ def test_parse_assignments():
         parse_assignments(["Smiling=2"], names)
     with pytest.raises(LabelError, match="NAME=VALUE"):
         parse_assignments(["Smiling"], names)
+    with pytest.raises(LabelError, match="Smiling is given twice"):
+        parse_assignments(["Smiling=1", "Smiling=0"], names)
 
 
 def test_images_that_do_not_fit_the_gpu_stay_in_host_memory(monkeypatch):

@@ -11,10 +11,7 @@ import torch.nn.functional as F
 from click.testing import CliRunner
 from PIL import Image
 
-from cli.main import cli
-from pyro_ccvae.datasets import write_dataset
-from pyro_ccvae.datasets.synthfaces import LABEL_NAMES, generate_synthfaces
-from pyro_ccvae.oracle import (
+from pyro_ccvae.analysis.oracle import (
     OracleConfig,
     OracleError,
     OracleMismatch,
@@ -25,6 +22,9 @@ from pyro_ccvae.oracle import (
     masked_bce,
     save_oracle,
 )
+from pyro_ccvae.datasets import write_dataset
+from pyro_ccvae.datasets.synthfaces import LABEL_NAMES, generate_synthfaces
+from pyro_ccvae_cli.main import cli
 
 from .helpers import tiny_synthfaces
 

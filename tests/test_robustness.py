@@ -18,22 +18,16 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from cli.data import data as data_command
-from cli.main import cli
-from pyro_ccvae import checkpoint, train
-from pyro_ccvae.checkpoint import CheckpointError, RunMismatch, data_for_run, load_checkpoint, load_model
 from pyro_ccvae.datasets import DatasetError, read_dataset, write_dataset
 from pyro_ccvae.datasets.celeba import DEFAULT_LABELS as CELEBA_LABELS
-from pyro_ccvae.train import (
-    MAX_ROLLBACKS,
-    Interrupted,
-    NonFiniteLoss,
-    Position,
-    TrainConfig,
-    resume_run,
-    stop_signals,
-    train_new_run,
-)
+from pyro_ccvae.errors import CheckpointError, Interrupted, NonFiniteLoss, RunMismatch
+from pyro_ccvae.training import checkpoint, loop
+from pyro_ccvae.training.checkpoint import load_checkpoint
+from pyro_ccvae.training.config import ModelOptions, TrainConfig
+from pyro_ccvae.training.loop import MAX_ROLLBACKS, Position, stop_signals
+from pyro_ccvae.training.runs import data_for_run, load_model, resume_run, train_new_run
+from pyro_ccvae_cli.data import data as data_command
+from pyro_ccvae_cli.main import cli
 
 from .helpers import tiny_synthfaces
 
@@ -41,7 +35,7 @@ CPU = torch.device("cpu")
 REPO = Path(__file__).resolve().parents[1]
 # 80 training images in batches of 16: 5 steps per epoch, a checkpoint every 2 steps.
 TRAIN = dict(epochs=2, batch_size=16, num_classifier_samples=8, checkpoint_every=2)
-MODEL = dict(z_s_dim=4)
+MODEL = ModelOptions(z_s_dim=4)
 FIT_ARGS = ["--epochs", "2", "--batch-size", "16", "--classifier-samples", "8", "--z-s-dim", "4",
             "--checkpoint-every", "2", "--device", "cpu"]  # fmt: skip
 
@@ -157,7 +151,7 @@ def test_stop_signals_only_note_the_signal_and_restore_the_handlers():
 
 def start_fit(run_dir: Path, data_file: Path) -> subprocess.Popen:
     """A `pyro-ccvae fit` process (importing only the fit command, to start faster)."""
-    code = "from cli.fit import fit; fit(prog_name='pyro-ccvae fit')"
+    code = "from pyro_ccvae_cli.fit import fit; fit(prog_name='pyro-ccvae fit')"
     args = [sys.executable, "-c", code, "--dataset", str(data_file), "--out", str(run_dir), *FIT_ARGS]
     return subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -209,7 +203,7 @@ def test_sigterm_saves_a_checkpoint_and_exits_143_then_resumes(data_file, refere
 
 def test_sigint_saves_a_checkpoint_and_exits_130_then_resumes(data_file, reference, tmp_path, monkeypatch):
     """Ctrl-C in this very process, through the handler the CLI installs."""
-    real_step, steps = train.training_step, itertools.count(1)
+    real_step, steps = loop.training_step, itertools.count(1)
 
     def interrupted_step(*args):
         loss = real_step(*args)
@@ -217,7 +211,7 @@ def test_sigint_saves_a_checkpoint_and_exits_130_then_resumes(data_file, referen
             os.kill(os.getpid(), signal.SIGINT)
         return loss
 
-    monkeypatch.setattr(train, "training_step", interrupted_step)
+    monkeypatch.setattr(loop, "training_step", interrupted_step)
     before = signal.getsignal(signal.SIGINT)
     run_dir = tmp_path / "run"
     result = run("fit", "--dataset", data_file, "--out", run_dir, *FIT_ARGS)
@@ -234,7 +228,7 @@ def test_sigint_saves_a_checkpoint_and_exits_130_then_resumes(data_file, referen
 
 def poison_weights(monkeypatch, at_steps) -> None:
     """Makes every weight NaN after the training steps (counted over the process) in `at_steps`."""
-    real_step, steps = train.training_step, itertools.count(1)
+    real_step, steps = loop.training_step, itertools.count(1)
 
     def poisoned(model, *args):
         loss = real_step(model, *args)
@@ -244,7 +238,7 @@ def poison_weights(monkeypatch, at_steps) -> None:
                     w.fill_(float("nan"))
         return loss
 
-    monkeypatch.setattr(train, "training_step", poisoned)
+    monkeypatch.setattr(loop, "training_step", poisoned)
 
 
 @pytest.mark.parametrize("every, first_nan, last_good", [("2", 4, Position(0, 2, 2)), ("0", 4, Position(0, 0, 0))])
@@ -268,7 +262,7 @@ def test_rollback_lowers_the_learning_rate_and_finishes(data_file, tmp_path, mon
     on_rollback = lambda error, lr: rollbacks.append((error.step, lr))  # noqa: E731
     train_new_run(config(data_file, on_nan="rollback"), MODEL, run_dir, CPU, on_rollback=on_rollback)
     state = load_checkpoint(run_dir)
-    assert rollbacks == [(4, TrainConfig.lr * train.ROLLBACK_LR_FACTOR)] and state["nan_rollbacks"] == 1
+    assert rollbacks == [(4, TrainConfig.lr * loop.ROLLBACK_LR_FACTOR)] and state["nan_rollbacks"] == 1
     assert state["optimizer"]["param_groups"][0]["lr"] == rollbacks[0][1] and epochs_in_metrics(run_dir) == [1, 2]
 
 

@@ -271,8 +271,8 @@ def test_cache_name_encodes_the_options(tmp_path):
 def test_cli_writes_a_correlated_file_and_rejects_bad_options(tmp_path):
     from click.testing import CliRunner
 
-    from cli.main import cli
     from pyro_ccvae.datasets import read_dataset
+    from pyro_ccvae_cli.main import cli
 
     runner = CliRunner()
     args = ["data", "synthfaces", "--num-images", "3000", "--size", "16", "--data-dir", str(tmp_path)]
@@ -540,7 +540,7 @@ def test_mixed_file_writes_kinds_and_classes_and_reads_back(tmp_path):
 def test_cli_writes_a_mixed_file(tmp_path):
     from click.testing import CliRunner
 
-    from cli.main import cli
+    from pyro_ccvae_cli.main import cli
 
     runner = CliRunner()
     args = ["data", "synthfaces", "--num-images", "50", "--size", "16", "--data-dir", str(tmp_path)]

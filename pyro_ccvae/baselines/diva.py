@@ -2,7 +2,7 @@
 
 The modifications remove the domain latent z_d and factorise the classifier per label, which
 leaves CCVAE's graphical model; only the objective differs. So the model and guide are those of
-`model.CCVAE`, with the same networks (Table 3 encoder and decoder, diagonal classifier,
+`core.model.CCVAE`, with the same networks (Table 3 encoder and decoder, diagonal classifier,
 diagonal conditional prior), z = (z_c, z_s):
 
     model:  p(y) p_psi(z_c | y) p(z_s) p_theta(x | z)
@@ -21,9 +21,9 @@ from pyro import poutine
 from pyro.infer import config_enumerate
 from torch.distributions import kl_divergence
 
-from ..elbo import RowwiseELBO, row_sum, site_log_prob
-from ..model import CCVAE, CCVAEConfig
-from ._common import require_binary, traces
+from ..core.elbo import RowwiseELBO, row_sum, site_log_prob
+from ..core.model import CCVAE, CCVAEConfig
+from .common import require_binary, traces
 
 
 @dataclass
@@ -71,7 +71,7 @@ class DIVA_ELBO(RowwiseELBO):
     aux_loss_multiplier_y = 3500, betas 1); the paper attributes DIVA's swap scores and weaker
     reconstructions to this heavy classifier weight (sec. 6.4).
 
-    The model and guide must use the site names of `DIVA` / `model.CCVAE`.
+    The model and guide must use the site names of `DIVA` / `core.model.CCVAE`.
     """
 
     def __init__(self, beta: float = 1.0, alpha: float = 3500.0, num_particles: int = 1):

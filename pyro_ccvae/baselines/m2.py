@@ -18,7 +18,7 @@ Guide (`M2.guide`):
 Sizes: the decoder is the Table 3 decoder with z_dim + L inputs, so with the default z_dim = 27
 the latent (z, y) has the CCVAE's size m = L + 27 and the decoder is the CCVAE's decoder.
 
-Labels enter as in `model.CCVAE`: a masked observation (`obs_mask`) in a "labels" plate at
+Labels enter as in `core.model.CCVAE`: a masked observation (`obs_mask`) in a "labels" plate at
 dim -1 (rows at dim -2); where a label is not observed the guide samples it at "y_unobserved"
 from q(y | x). The objective is `M2_ELBO`.
 """
@@ -35,10 +35,10 @@ import torch.nn.functional as F
 from pyro import poutine
 from torch import nn
 
-from ..elbo import RowwiseELBO, row_sum, site_log_prob
-from ..networks import Decoder, standard_normal
-from ._common import BaselineConfig, BinaryLabelsMixin, conv_body, label_probs, likelihood, replay_values
-from ._common import traces
+from ..core.elbo import RowwiseELBO, row_sum, site_log_prob
+from ..core.networks import Decoder
+from ..rng import standard_normal
+from .common import BaselineConfig, BinaryLabelsMixin, conv_body, label_probs, replay_values, traces
 
 UNSUP_BOUNDS = ("sample", "enumerate")
 MAX_ENUMERATED_LABELS = 10  # "enumerate" runs the networks on 2^L copies of the batch
@@ -56,7 +56,7 @@ class M2Config(BaselineConfig):
 
 
 class M2(BinaryLabelsMixin, nn.Module):
-    """M2 as a Pyro model/guide pair with the public interface of `model.CCVAE`.
+    """M2 as a Pyro model/guide pair with the public interface of `core.model.CCVAE`.
 
     `supports`: interventions set y_i directly in the decoder input (a binary switch, z fixed);
     characteristic swaps transfer the source's predicted labels onto the target's z (a label
@@ -103,7 +103,7 @@ class M2(BinaryLabelsMixin, nn.Module):
             z = pyro.sample("z", dist.Normal(zeros, 1.0).to_event(1))  # [B, 1, z_dim]
             pixel_means = self._decode(y, z.squeeze(1))  # [B, C, S, S]
             x = None if x is None else x.unsqueeze(1)
-            pyro.sample("x", likelihood(self.config, pixel_means.unsqueeze(1)).to_event(3), obs=x)
+            pyro.sample("x", self.config.likelihood_of(pixel_means.unsqueeze(1)).to_event(3), obs=x)
 
     def guide(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor):
         """q_phi(y_u | x) for the labels that are not observed, then q_phi(z | x, y)."""

@@ -38,10 +38,10 @@ import torch.nn.functional as F
 from pyro import poutine
 from torch import nn
 
-from ..elbo import RowwiseELBO, row_sum, site_log_prob
-from ..networks import Decoder, Encoder, standard_normal
-from ._common import BaselineConfig, BinaryLabelsMixin, label_probs, likelihood, sample_sites
-from ._common import traces
+from ..core.elbo import RowwiseELBO, row_sum, site_log_prob
+from ..core.networks import Decoder, Encoder
+from ..rng import standard_normal
+from .common import BaselineConfig, BinaryLabelsMixin, label_probs, sample_sites, traces
 
 
 @dataclass
@@ -94,7 +94,7 @@ class LabelExpert(nn.Module):
 
 
 class MVAE(BinaryLabelsMixin, nn.Module):
-    """MVAE as a Pyro model/guide pair with the public interface of `model.CCVAE`.
+    """MVAE as a Pyro model/guide pair with the public interface of `core.model.CCVAE`.
 
     `supports`: interventions encode the image together with its predicted labels, one of them
     switched (z from PoE(q(z|x), q(z|y'))); swaps combine the target image's expert with the
@@ -160,7 +160,7 @@ class MVAE(BinaryLabelsMixin, nn.Module):
                 pixel_means = self.decoder(z.squeeze(1))  # [B, C, S, S]
                 x = None if x is None else x.unsqueeze(1)
                 with poutine.mask(mask=True if x_mask is None else x_mask.unsqueeze(-1)):
-                    pyro.sample("x", likelihood(self.config, pixel_means.unsqueeze(1)).to_event(3), obs=x)
+                    pyro.sample("x", self.config.likelihood_of(pixel_means.unsqueeze(1)).to_event(3), obs=x)
 
     def guide(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, x_mask: torch.Tensor | None = None):
         """z ~ PoE(p(z), q(z | x), q(z | y_o)), each expert where its modality is present."""

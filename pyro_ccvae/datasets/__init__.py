@@ -7,24 +7,36 @@ up in the one format of `h5format`; training code only ever reads that format.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from .h5format import DatasetError, ImageDataset, read_dataset, write_dataset  # noqa: F401
+from ..errors import DatasetError, UnknownDataset
+from .celeba import prepare_celeba
+from .chexpert import prepare_chexpert
+from .h5format import ImageDataset, read_dataset, write_dataset
+from .idx import prepare_fashion_mnist, prepare_mnist
 
 DEFAULT_DATA_DIR = "data"
-
-# Data sets users prepare from their own files: name -> (file under the data folder, how to make it).
-PREPARED = {
-    "celeba": ("celeba.h5", "pyro-ccvae data prepare celeba --source DIR"),
-    "chexpert": ("chexpert.h5", "pyro-ccvae data prepare chexpert --source DIR"),
-    "mnist": ("mnist.h5", "pyro-ccvae data prepare mnist --source DIR"),
-    "fashion-mnist": ("fashion-mnist.h5", "pyro-ccvae data prepare fashion-mnist --source DIR"),
-}
 BUILT_IN = ("synthfaces", "synthfaces-mixed")  # generated on first use (20000 images, 64x64, seed 0)
 
 
-class UnknownDataset(DatasetError):
-    """A data set name that is neither built in, nor prepared, nor the path of a file."""
+@dataclass(frozen=True)
+class RealDataset:
+    """A data set users prepare from the official files they hold."""
+
+    file_name: str  # the prepared file under the data folder
+    prepare: Callable[..., Path]  # prepare(source, out, size=..., progress=..., [workers=...])
+    default_size: int  # image side in pixels
+    parallel: bool  # whether `prepare` decodes images with worker processes (takes `workers`)
+
+
+PREPARED = {
+    "celeba": RealDataset("celeba.h5", prepare_celeba, 64, True),
+    "chexpert": RealDataset("chexpert.h5", prepare_chexpert, 64, True),
+    "mnist": RealDataset("mnist.h5", prepare_mnist, 32, False),
+    "fashion-mnist": RealDataset("fashion-mnist.h5", prepare_fashion_mnist, 32, False),
+}
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path:
@@ -41,11 +53,14 @@ def resolve_dataset(name_or_path: str, folder: str | os.PathLike | None = None) 
         variant = "mixed" if name_or_path == "synthfaces-mixed" else "binary"
         return cached_synthfaces(folder, variant=variant)
     if name_or_path in PREPARED:
-        file_name, command = PREPARED[name_or_path]
-        path = folder / file_name
+        path = folder / PREPARED[name_or_path].file_name
         if not path.is_file():
             raise DatasetError(
-                f"{name_or_path} is not prepared: no {path}; run `{command} --out {path}` first"
+                f"{name_or_path} is not prepared: no {path}",
+                remedy=f"prepare it from its official files with PREPARED[{name_or_path!r}].prepare(source, {str(path)!r})",
+                setting="prepare",
+                name=name_or_path,
+                path=path,
             )
         return path
     path = Path(name_or_path)
@@ -59,3 +74,18 @@ def resolve_dataset(name_or_path: str, folder: str | os.PathLike | None = None) 
 
 def load_dataset(name_or_path: str, folder: str | os.PathLike | None = None) -> ImageDataset:
     return read_dataset(resolve_dataset(name_or_path, folder))
+
+
+__all__ = [
+    "BUILT_IN",
+    "PREPARED",
+    "DatasetError",
+    "ImageDataset",
+    "RealDataset",
+    "UnknownDataset",
+    "data_dir",
+    "load_dataset",
+    "read_dataset",
+    "resolve_dataset",
+    "write_dataset",
+]

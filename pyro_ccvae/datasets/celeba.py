@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .h5format import DatasetError
-from .images import Progress, write_image_files
+from ..errors import DatasetError
+from .image_files import Progress, write_image_files
 
 ATTRIBUTES_FILE = "list_attr_celeba.txt"
 PARTITION_FILE = "list_eval_partition.txt"

@@ -31,8 +31,9 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .h5format import SPLITS, DatasetError
-from .images import Progress, write_image_files
+from ..errors import DatasetError
+from .h5format import SPLITS
+from .image_files import Progress, write_image_files
 
 OBSERVATIONS = (
     "No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity", "Lung Lesion",

@@ -6,7 +6,7 @@ An HDF5 file with:
     labels        float32 [N, L]         binary: 0/1; categorical: class index 0..K-1;
                                          continuous: the value; NaN where a label is missing
     label_names   utf-8   [L]
-    label_kinds   utf-8   [L]            "binary", "categorical" or "continuous"
+    label_kinds   utf-8   [L]            a kind of core.kinds.KINDS: "binary", "categorical", "continuous"
     split         uint8   [N]            0 train, 1 valid, 2 test
     factors       float32 [N, F]         optional ground truth (hidden characteristics, nuisances)
     factor_names  utf-8   [F]            optional
@@ -27,16 +27,14 @@ from typing import Sequence
 import h5py
 import numpy as np
 
+from ..core.kinds import Label, make_labels
+from ..errors import DatasetError, LabelError
+
 FORMAT_VERSION = 1
 SPLITS = {"train": 0, "valid": 1, "test": 2}
-LABEL_KINDS = ("binary", "categorical", "continuous")
 _STR = h5py.string_dtype("utf-8")
 REQUIRED = ("images", "labels", "label_names", "split")  # datasets every file has
 _CORE_ATTRS = ("format_version", "name", "description", "default_labels", "label_classes")
-
-
-class DatasetError(Exception):
-    """A data file that is missing, unreadable or not in the project's format."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +67,11 @@ class ImageDataset:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.images.shape[1:])
+
+    @property
+    def labels_info(self) -> list[Label]:
+        """The labels as objects of their kinds (no priors)."""
+        return make_labels(self.label_names, self.label_kinds, self.label_classes)
 
     def split_indices(self, name: str) -> np.ndarray:
         return np.flatnonzero(self.split == SPLITS[name])
@@ -121,13 +124,11 @@ class DatasetWriter:
         self.path = Path(path)
         self.tmp_path = self.path.with_name(self.path.name + ".tmp")
         label_kinds = tuple(label_kinds or ("binary",) * len(label_names))
-        bad = [k for k in label_kinds if k not in LABEL_KINDS]
-        if bad:
-            raise DatasetError(f"unknown label kind(s) {bad}; known: {', '.join(LABEL_KINDS)}")
         label_classes = dict(label_classes or {})
-        unnamed = [n for n, k in zip(label_names, label_kinds) if k == "categorical" and n not in label_classes]
-        if unnamed:
-            raise DatasetError(f"categorical label(s) {unnamed} need their class names in label_classes")
+        try:
+            make_labels(label_names, label_kinds, label_classes)
+        except (LabelError, ValueError) as e:
+            raise DatasetError(f"cannot write {self.path}: {e}") from e
         self.path.parent.mkdir(parents=True, exist_ok=True)
         f = h5py.File(self.tmp_path, "w")
         c, h, w = image_shape
@@ -256,5 +257,10 @@ def _check(data: ImageDataset, path: Path) -> None:
         problems.append("label_kinds and label_names differ in length")
     if data.factors is not None and data.factors.shape != (n, len(data.factor_names)):
         problems.append("factors and factor_names do not match")
+    if not problems:
+        try:
+            make_labels(data.label_names, data.label_kinds, data.label_classes)
+        except (LabelError, ValueError) as e:  # an unknown kind, or class names that do not fit it
+            problems.append(str(e))
     if problems:
         raise DatasetError(f"{path} is malformed: " + "; ".join(problems))

@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .h5format import SPLITS, DatasetError, DatasetWriter
-from .images import Progress
+from ..errors import DatasetError
+from .h5format import SPLITS, DatasetWriter
+from .image_files import Progress
 
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 FASHION_MNIST_CLASSES = (

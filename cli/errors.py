@@ -1,0 +1,65 @@
+"""The one mapping from library errors to messages and exit codes.
+
+Every error is one line on stderr, "Error: ...", never a traceback. Exit codes:
+
+- 2, usage mistakes, fixed by changing the command (the library's `InvalidRequest`): an
+  unknown label or label value, an unknown data set or model name, an impossible option or
+  device (such as --device cuda without CUDA), an output folder that already holds a run, a
+  run that does not fit the data or the command (other labels or image shape, fewer epochs
+  than done), a manipulation the run's model cannot do (such as a traversal for M2). click's
+  own checks of options (such as --sup outside (0, 1]) exit 2 too.
+- 1, runtime failures: a missing, unreadable or corrupt file (data, image, run folder,
+  checkpoint), a NaN or infinite loss, a failed write.
+- 128 + the signal number (130 for SIGINT, 143 for SIGTERM): training stopped by a signal
+  after saving a checkpoint it can resume from.
+
+The library says what is wrong in its own terms and names the setting that fixes it; HINTS
+turns that setting into this command line's words.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import click
+
+from pyro_ccvae.errors import CCVAEError, Interrupted, InvalidRequest
+
+# The library's setting (errors.CCVAEError.setting) -> what to do about it on the command line.
+HINTS = {
+    "replace": "choose another --out, or pass --force to replace it",
+    "sup_fraction": "raise --sup",
+    "epochs": "pass --epochs N with N > {done}",
+    "device": "use --device cpu",
+    "labels": "choose labels with --labels",
+    "prepare": "run `pyro-ccvae data prepare {name} --source DIR --out {path}` first",
+    "run_dir": "train one with `pyro-ccvae fit`",
+    "oracle_dir": "train one with `pyro-ccvae oracle fit`",
+    "resume": "resume with: pyro-ccvae fit --resume {run_dir}",
+}
+
+
+def message(error: Exception) -> str:
+    """The error's one line: the library's problem and this command line's hint for it."""
+    if isinstance(error, CCVAEError) and error.setting in HINTS:
+        return f"{error.problem}; {HINTS[error.setting].format(**error.facts)}"
+    return str(error)
+
+
+def _error(text: str, exit_code: int) -> click.ClickException:
+    error = click.ClickException(text)
+    error.exit_code = exit_code
+    return error
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Turns the library's errors (and OSError) into one-line click errors with their exit codes."""
+    try:
+        yield
+    except Interrupted as e:
+        raise _error(message(e), 128 + e.signum) from e
+    except InvalidRequest as e:
+        raise _error(message(e), 2) from e
+    except (CCVAEError, OSError) as e:
+        raise _error(message(e), 1) from e

@@ -1,0 +1,90 @@
+"""The options several commands share, each written once; a command stacks the decorators."""
+
+from __future__ import annotations
+
+import click
+
+from pyro_ccvae.training.config import TrainConfig
+
+TRAIN_DEFAULTS = TrainConfig()
+
+
+def stack(*decorators):
+    """One decorator applying `decorators` so that the options appear in the order given."""
+
+    def decorate(function):
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return decorate
+
+
+def names(text: str) -> list[str]:
+    """"a, b,c" -> ["a", "b", "c"]."""
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _fraction(ctx, param, value):
+    if not 0 < value <= 1:
+        raise click.BadParameter(f"must be in (0, 1], got {value}")
+    return value
+
+
+run_option = click.option(
+    "--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run folder written by `fit`."
+)
+
+device_option = click.option(
+    "--device", default="auto", show_default=True, help="Where to compute: auto (CUDA when available), cpu, or cuda."
+)
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False), default=None,
+    help="Folder of prepared and cached data files [default: $PYRO_CCVAE_DATA or ./data].",
+)  # fmt: skip
+
+
+def dataset_options(default: str | None = TRAIN_DEFAULTS.dataset, help: str | None = None):
+    """--dataset (a built-in or prepared name, or an .h5 path) and --data-dir."""
+    help = help or "Built-in data set (synthfaces, synthfaces-mixed), a prepared one (celeba, chexpert, mnist, fashion-mnist), or the path of an .h5 file."
+    return stack(click.option("--dataset", default=default, show_default=default is not None, help=help), data_dir_option)
+
+
+run_data_option = click.option(
+    "--dataset", default=None, help="Data set name or .h5 file to take images from [default: the run's data file]."
+)
+
+
+def batch_size_option(default: int, minimum: int = 1):
+    return click.option("--batch-size", type=click.IntRange(min=minimum), default=default, show_default=True,
+                        help="Images per step.")  # fmt: skip
+
+
+def png_option(default: str):
+    return click.option("--out", type=click.Path(dir_okay=False), default=default, show_default=True, help="PNG file to write.")
+
+
+def seed_option(help: str, default: int = 0):
+    return click.option("--seed", type=int, default=default, show_default=True, help=help)
+
+
+def output_options(help: str, force_help: str, required: bool = False, default=None, file: bool = False):
+    """--out (a folder, or a file with `file`) and --force to replace what it holds."""
+    kind = click.Path(dir_okay=False) if file else click.Path(file_okay=False)
+    return stack(
+        click.option("--out", type=kind, required=required, default=default, show_default=default is not None, help=help),
+        click.option("--force", is_flag=True, help=force_help),
+    )
+
+
+training_options = stack(
+    click.option("--labels", default="", help="Comma-separated labels to model [default: the data set's default labels]."),
+    click.option("--sup", type=float, default=TRAIN_DEFAULTS.sup_fraction, show_default=True, callback=_fraction,
+                 help="Fraction f of training images whose labels are used."),
+    click.option("--epochs", type=click.IntRange(min=1), default=TRAIN_DEFAULTS.epochs, show_default=True,
+                 help="Passes over the training set."),
+    batch_size_option(TRAIN_DEFAULTS.batch_size),
+    click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=TRAIN_DEFAULTS.lr, show_default=True,
+                 help="Adam learning rate."),
+)  # fmt: skip

@@ -1,0 +1,51 @@
+"""Training progress on stderr: a bar of steps and one line per epoch."""
+
+from __future__ import annotations
+
+import click
+from tqdm import tqdm
+
+
+class Progress:
+    """A progress bar of steps and one line per epoch, on stderr."""
+
+    def __init__(self):
+        self.bar = None
+
+    def step(self, loss):
+        if self.bar is None:
+            self.bar = tqdm(desc="training", unit="step", leave=False, dynamic_ncols=True)
+        self.bar.update(1)
+        if self.bar.n % 10 == 0:
+            self.bar.set_postfix(loss=f"{loss.item():.1f}")
+
+    def epoch(self, metrics):
+        self.close()
+        scores = []
+        if metrics["valid_accuracy"] is not None:
+            scores.append(f"validation accuracy {metrics['valid_accuracy']:.3f}")
+        scores += [f"{name} R^2 {r['r2']:.3f}" for name, r in metrics["valid_regression"].items()]
+        click.echo(
+            f"epoch {metrics['epoch']}: loss {metrics['loss']:.2f} per image, {', '.join(scores)} ({metrics['seconds']:.0f} s)",
+            err=True,
+        )
+
+    def rollback(self, error, lr):
+        self.close()
+        click.echo(f"NaN or infinite loss at step {error.step}: back to {error.last_good}, learning rate now {lr:g}", err=True)
+
+    def note(self, text: str):
+        """A line of its own, between bars."""
+        self.close()
+        click.echo(text, err=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

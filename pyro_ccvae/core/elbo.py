@@ -1,0 +1,224 @@
+"""The CCVAE objective, eq. (6) of Joy et al. (2021), as a Pyro ELBO.
+
+For each row with observed labels y_o and latent labels y_u (o or u may be empty):
+
+    L(x, y_o) = E_{q(z|x)}[ w * ( log p(x|z) + log p(z_s) - log q(z|x)
+                                  + sum_{i in o} [ log p(z_c^i|y_i) - log q(y_i|z_c^i) ]
+                                  + sum_{i in u} U_i(z_c^i) ) ]
+                + log q(y_o|x) + log p(y_o)
+
+    w        = q(y_o | zbar_c) / q(y_o | x)         zbar_c: z_c not reparameterised (App. C.3.1)
+    q(y_o|x) ~ logsumexp_j log q(y_o | z_c^(j)) - log k,   z^(j) ~ q(z|x)     (eq. 4, App. B.1)
+    U_i      = E_{q(y_i|z_c^i)}[ log p(z_c^i|y_i) + log p(y_i) - log q(y_i|z_c^i) ]   (eq. 5)
+
+With every label observed this is eq. (4) (with the gradient fix of eq. (8)); with none it is
+eq. (5), where w = 1 and q(y_o|x) = p(y_o) = 1; docs/objective.md derives the mixed case.
+Because p(z_c|y), p(y) and q(y|z_c) factorise over labels, U_i is computed per label. For a
+discrete label (binary or categorical) `unsup_bound` chooses how:
+
+- "sample":    one draw y_i ~ q(y_i|z_c^i), score-function gradient (the reference code);
+- "enumerate": the exact expectation over the values of y_i (no sampling variance);
+- "marginal":  log sum_{y_i} p(z_c^i|y_i) p(y_i) - a tighter bound (Jensen applied once), in
+               which the classifier learns from labelled rows only.
+
+A continuous label's U_i is always one reparameterised draw y_i ~ q(y_i|z_c^i) (its values
+cannot be summed). An observed continuous label enters only through log p(z_c^i|y_i) +
+log p(y_i): it is left out of w and of q(y_o|x), i.e. the variational distribution is tilted by
+the discrete observed labels only (still a lower bound; docs/objective.md says why).
+
+The model and guide must use the sites of `kinds.LabelGroup`: for each group, labels
+"y<suffix>" (split by `obs_mask` into "..._observed" and "..._unobserved") and characteristic
+latents "z_c<suffix>" in a plate of labels at dim -1, rows in a plate at dim -2. Every other
+site (z_s, x, ...) enters through the generic log p - log q of a Trace_ELBO and must be
+reparameterised or observed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Sequence
+
+import torch
+from pyro import poutine
+from pyro.infer import config_enumerate
+from pyro.infer.elbo import ELBO
+from pyro.poutine.util import site_is_subsample
+
+from .kinds import LabelGroup
+
+UNSUP_BOUNDS = ("sample", "enumerate", "marginal")
+
+
+class RowwiseELBO(ELBO):
+    """A Pyro ELBO defined by `row_bounds(model, guide, x, y, mask) -> (value, surrogate)`, both
+    [B]: `value` is the per-row objective (a bound, plus any classifier term), `surrogate` has
+    the same value and a gradient that is an unbiased estimate of the objective's gradient.
+
+    Implements both `loss_and_grads` (used by `SVI.step`) and `differentiable_loss` (used with
+    torch optimizers and `ELBOModule`); `CCVAE_ELBO` and the baselines' objectives build on it."""
+
+    def __init__(self, num_particles: int = 1):
+        super().__init__(num_particles=num_particles, max_plate_nesting=2)
+
+    def row_bounds(self, model, guide, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def _get_trace(self, model, guide, args, kwargs):
+        raise NotImplementedError(f"{type(self).__name__} builds its traces in row_bounds")
+
+    def differentiable_loss(self, model, guide, *args, **kwargs) -> torch.Tensor:
+        """Minus the objective summed over rows, averaged over particles."""
+        loss = 0.0
+        for _ in range(self.num_particles):
+            _, surrogate = self.row_bounds(model, guide, *args, **kwargs)
+            loss = loss - surrogate.sum() / self.num_particles
+        return loss
+
+    def loss(self, model, guide, *args, **kwargs) -> float:
+        with torch.no_grad():
+            return self.differentiable_loss(model, guide, *args, **kwargs).item()
+
+    def loss_and_grads(self, model, guide, *args, **kwargs) -> float:
+        loss = self.differentiable_loss(model, guide, *args, **kwargs)
+        loss.backward(retain_graph=self.retain_graph)
+        return loss.item()
+
+
+class CCVAE_ELBO(RowwiseELBO):
+    """The CCVAE bound: eq. (4) for labelled rows, eq. (5) for unlabelled ones, eq. (6) summed.
+
+    :param label_groups: the model's `label_groups`; eq. (4) needs each group's classifier
+        q(y | z_c) at fresh draws of z_c to estimate q(y | x).
+    :param num_classifier_samples: k, the draws from the guide's own q(z_c | x) for q(y | x).
+    :param unsup_bound: how latent discrete labels are handled: "sample", "enumerate" or "marginal".
+    """
+
+    def __init__(
+        self,
+        label_groups: Sequence[LabelGroup],
+        num_classifier_samples: int = 100,
+        unsup_bound: str = "enumerate",
+        num_particles: int = 1,
+    ):
+        if unsup_bound not in UNSUP_BOUNDS:
+            raise ValueError(f"unsup_bound must be one of {', '.join(UNSUP_BOUNDS)}, got {unsup_bound!r}")
+        if num_classifier_samples < 1:
+            raise ValueError("num_classifier_samples must be at least 1")
+        super().__init__(num_particles=num_particles)
+        self.label_groups = list(label_groups)
+        self.num_classifier_samples = num_classifier_samples
+        self.unsup_bound = unsup_bound
+
+    def row_bounds(self, model, guide, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+        """One draw of the bound per row, [B], and a surrogate with the same value whose
+        gradient is an unbiased estimate of the bound's gradient."""
+        if self.unsup_bound == "sample":
+            guide_run = guide
+        else:  # each discrete y_unobserved takes all its values at once, in a new dim left of the plates
+            guide_run = poutine.enum(config_enumerate(guide, "parallel"), first_available_dim=-3)
+        guide_trace = poutine.trace(guide_run).get_trace(*args, **kwargs)
+        model_trace = poutine.trace(poutine.replay(model, trace=guide_trace)).get_trace(*args, **kwargs)
+        g, m = guide_trace.nodes, model_trace.nodes
+        label_sites = {name for group in self.label_groups for name in _site_names(group)}
+        batch = m[self.label_groups[0].y_site + "_observed"]["mask"].shape[0]
+
+        # Sites outside the label part (x, z_s, ...): log p - log q as in Trace_ELBO.
+        bracket = sum(row_sum(site_log_prob(m[n]), batch) for n in _other_sites(m, label_sites))
+        bracket = bracket - sum(row_sum(site_log_prob(g[n]), batch) for n in _other_sites(g, label_sites))
+        terms = [self._label_terms(group, g, m) for group in self.label_groups]
+        bracket = bracket + sum(row_sum(t.bracket, batch) for t in terms)
+        score = sum(row_sum(t.score, batch) for t in terms)
+        log_p_yo = sum(t.log_p_yo for t in terms)
+        weighted = [t for t in terms if t.log_q_yo_draws is not None]
+        if not weighted:  # no label tilts q(z | x): w = 1 and q(y_o | x) does not enter
+            return bracket + log_p_yo, bracket + log_p_yo + score
+
+        # q(y_o | x) from k draws of the guide's own q(z_c | x): no second encoder pass (eq. 4).
+        log_q_yo_x = sum(t.log_q_yo_draws for t in weighted).logsumexp(0) - math.log(self.num_classifier_samples)
+        # w = q(y_o | zbar_c) / q(y_o | x), with zbar_c = z_c detached (App. C.3.1, eq. 8).
+        weight = (sum(t.log_q_yo_zbar for t in weighted) - log_q_yo_x).exp()  # [B]
+        bound = weight * bracket + log_q_yo_x + log_p_yo  # eq. (4) / (5), per row
+        return bound, bound + score
+
+    def _label_terms(self, group: LabelGroup, g, m) -> "_LabelTerms":
+        """One label group's share of the bound (see the module docstring)."""
+        observed = m[group.y_site + "_observed"]
+        y_obs, mask = observed["value"], observed["mask"]  # [B, L_g]
+        obs = mask.to(y_obs.dtype)
+        z_c, q_zc = g[group.z_c_site]["value"], g[group.z_c_site]["fn"]  # [B, L_g, d], q(z_c | x)
+        q_y = g[group.y_site + "_unobserved"]["fn"]  # q(y | z_c), batch [B, L_g]
+        y_u = g[group.y_site + "_unobserved"]["value"]  # [B, L_g] drawn, or [V, 1, ..., 1] enumerated
+        p_y = m[group.y_site + "_unobserved"]["fn"]
+
+        def by_value(log_prob):  # [V, B, L_g]: one slice per enumerated value of y_u, else V = 1
+            return log_prob.reshape(-1, *mask.shape)
+
+        log_p_zc = by_value(m[group.z_c_site]["fn"].log_prob(z_c))
+        # Observed labels, inside the weighted bracket of eq. (4): log p(z_c^i|y_i), and for a
+        # weighted label - log q(y_i|z_c^i) (at observed labels every slice of log_p_zc is the same).
+        observed_part = obs * log_p_zc[0]
+        # Latent labels, eq. (5): U_i per label.
+        joint_u = log_p_zc + by_value(p_y.log_prob(y_u))  # log p(z_c^i|y_i) + log p(y_i)
+        log_q_u = by_value(q_y.log_prob(y_u))
+        score = torch.zeros_like(obs)
+        if group.enumerable and self.unsup_bound == "enumerate":
+            latent_part = (log_q_u.exp() * (joint_u - log_q_u)).sum(0)
+        elif group.enumerable and self.unsup_bound == "marginal":
+            latent_part = joint_u.logsumexp(0)
+        else:  # one draw: reparameterised (continuous), or discrete with a score-function term
+            latent_part = (joint_u - log_q_u)[0]
+            if not q_y.has_rsample:
+                score_terms = (1 - obs) * log_q_u[0] * latent_part.detach()
+                score = score_terms - score_terms.detach()  # value zero, gradient the score term
+        log_p_yo = (obs * observed["fn"].log_prob(y_obs)).sum(-1)  # [B]
+        if not group.weighted:
+            # An observed continuous label does not tilt q(z | x): the variational distribution
+            # is q(y_d | z_c) q(z | x) / q(y_d | x) over the observed weighted labels d only, so
+            # this label adds log p(z_c^i|y_i) to the bracket and nothing to w or q(y_o | x).
+            return _LabelTerms(observed_part + (1 - obs) * latent_part - q_zc.log_prob(z_c), score, None, None, log_p_yo)
+
+        observed_part = observed_part - obs * q_y.log_prob(y_obs)
+        z_c_draws = q_zc.rsample((self.num_classifier_samples,))  # [k, B, L_g, d]
+        return _LabelTerms(
+            bracket=observed_part + (1 - obs) * latent_part - q_zc.log_prob(z_c),
+            score=score,
+            log_q_yo_draws=(obs * group.q_y(z_c_draws).log_prob(y_obs)).sum(-1),  # [k, B]
+            log_q_yo_zbar=(obs * group.q_y(z_c.detach()).log_prob(y_obs)).sum(-1),  # [B]
+            log_p_yo=log_p_yo,
+        )
+
+
+class _LabelTerms(NamedTuple):
+    bracket: torch.Tensor  # [B, L_g], the group's terms inside the weighted bracket
+    score: torch.Tensor  # [B, L_g], zero-valued score-function terms ("sample" only)
+    log_q_yo_draws: torch.Tensor | None  # [k, B], log q(y_o | z_c^(j)) of the group's observed labels
+    log_q_yo_zbar: torch.Tensor | None  # [B], log q(y_o | zbar_c); both None for an unweighted group
+    log_p_yo: torch.Tensor  # [B], log p(y_o)
+
+
+def _site_names(group: LabelGroup) -> tuple[str, ...]:
+    return (group.y_site, group.y_site + "_observed", group.y_site + "_unobserved", group.z_c_site)
+
+
+def _other_sites(nodes, label_sites: set[str]) -> list[str]:
+    return [
+        name
+        for name, site in nodes.items()
+        if site["type"] == "sample"
+        and name not in label_sites
+        and not site_is_subsample(site)
+        and not site["infer"].get("_deterministic")
+    ]
+
+
+def site_log_prob(site) -> torch.Tensor:
+    """log_prob of a site's value, times the site's mask (poutine.mask / obs_mask) if any."""
+    log_prob = site["fn"].log_prob(site["value"])
+    if site.get("mask") is not None:
+        log_prob = log_prob * site["mask"]
+    return log_prob
+
+
+def row_sum(values: torch.Tensor, batch: int) -> torch.Tensor:
+    """Sums everything but the leading row dimension: [B, ...] -> [B]."""
+    return values.reshape(batch, -1).sum(-1)

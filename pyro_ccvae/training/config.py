@@ -1,0 +1,52 @@
+"""The settings of a run: how to train (`TrainConfig`) and the shape of the model
+(`ModelOptions`), both stored in the run's config.json."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..core.elbo import UNSUP_BOUNDS
+from ..core.model import CONTINUOUS_PRIOR_SCALE
+
+ON_NAN = ("stop", "rollback")
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "synthfaces"  # a built-in name or the path of a prepared .h5 file
+    labels: list[str] = field(default_factory=list)  # labels to model; empty = the data set's default
+    sup_fraction: float = 0.2  # f: fraction of training images whose labels are kept
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 1e-3
+    seed: int = 0
+    unsup_bound: str = "enumerate"  # CCVAE: "sample", "enumerate" or "marginal" (see core/elbo.py)
+    num_classifier_samples: int = 100  # CCVAE: k draws of q(z_c | x) for q(y | x), eq. (4)
+    alpha: float | None = None  # M2, DIVA: classifier weight; None: the objective's default (50; 3500)
+    beta: float | None = None  # DIVA: weight of the KL terms; None: the objective's default (1)
+    checkpoint_every: int = 500  # steps between checkpoints; 0 = only at the end of each epoch
+    on_nan: str = "stop"  # on a NaN loss: "stop", or "rollback" to the last checkpoint with a lower lr
+
+    def __post_init__(self):
+        if not 0 < self.sup_fraction <= 1:
+            raise ValueError(f"sup_fraction must be in (0, 1], got {self.sup_fraction}")
+        if self.unsup_bound not in UNSUP_BOUNDS:
+            raise ValueError(f"unsup_bound must be one of {', '.join(UNSUP_BOUNDS)}, got {self.unsup_bound!r}")
+        if self.on_nan not in ON_NAN:
+            raise ValueError(f"on_nan must be one of {', '.join(ON_NAN)}, got {self.on_nan!r}")
+        if self.checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be 0 or more steps, got {self.checkpoint_every}")
+        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
+            raise ValueError("epochs and batch_size must be at least 1 and lr positive")
+
+
+@dataclass
+class ModelOptions:
+    """What a user chooses about a model's shape; each model takes the fields that apply to it
+    (registry.py maps the latent sizes onto its config)."""
+
+    z_c_block: int | None = None  # size of each z_c^i; None: kinds.default_z_c_block of the labels
+    z_s_dim: int = 27  # size of z_\\c (M2: its z)
+    likelihood: str = "laplace"  # family of p_theta(x | .)
+    likelihood_scale: float = 1.0
+    continuous_prior_scale: float = CONTINUOUS_PRIOR_SCALE  # CCVAE: scale of p(z_c^i | y_i), continuous labels

@@ -1,0 +1,160 @@
+"""Runs as a whole: start one (`train_new_run`), continue one (`resume_run`), and load what a
+run folder holds (`load_model`, `load_run_data`, `run_images`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from ..datasets import ImageDataset, load_dataset, read_dataset, resolve_dataset
+from ..datasets.tensors import select_images
+from ..errors import CheckpointError, NonFiniteLoss, RunMismatch
+from ..rng import seeded
+from . import checkpoint, registry
+from .build import new_model, prepare_data
+from .config import ModelOptions, TrainConfig
+from .loop import fit
+
+
+def saved_model_name(config: dict) -> str:
+    """The model name of a loaded config.json: "ccvae" for runs written before there were others."""
+    return registry.spec_of(config.get("model_name", "ccvae")).name
+
+
+def load_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu"):
+    """The trained model of a run folder (a CCVAE or a baseline, by its config.json), in eval
+    mode on `device`."""
+    config = checkpoint.load_config(run_dir)
+    state = checkpoint.load_checkpoint(run_dir, device)
+    try:
+        spec = registry.spec_of(saved_model_name(config))
+        model = spec.model_class(spec.config_class(**config["model"]))
+        model.load_state_dict(state["model"])
+    except (TypeError, ValueError, RuntimeError, KeyError) as e:
+        raise CheckpointError(f"the checkpoint in {run_dir} does not fit its config.json ({e})") from e
+    return model.to(device).eval()
+
+
+def data_for_run(model_config, data: ImageDataset, run_dir, data_path) -> ImageDataset:
+    """`data` with the run's labels, in the run's order; RunMismatch naming both the run and
+    the data file if the file lacks one of those labels or holds images of another shape."""
+    missing = [n for n in model_config.label_names if n not in data.label_names]
+    if missing:
+        raise RunMismatch(
+            f"the run {run_dir} models label(s) {', '.join(missing)} that {data_path} lacks "
+            f"(it has: {', '.join(data.label_names)})"
+        )
+    expected = tuple(model_config.image_shape)
+    if data.image_shape != expected:
+        raise RunMismatch(
+            f"the run {run_dir} was trained on {_shape(expected)} images but {data_path} holds {_shape(data.image_shape)} images"
+        )
+    return data.select_labels(model_config.label_names)
+
+
+def _shape(shape) -> str:
+    return "x".join(map(str, shape))
+
+
+def load_run_data(run_dir, model, dataset: str | os.PathLike | None = None) -> ImageDataset:
+    """The data a run was trained on (or `dataset`), with the run's labels in its order."""
+    path = dataset or checkpoint.load_config(run_dir)["model"]["dataset"]["path"]
+    return data_for_run(model.config, load_dataset(path), run_dir, path)
+
+
+def run_images(run_dir, model, split: str, indices, dataset: str | os.PathLike | None = None) -> torch.Tensor:
+    """Images number `indices` of `split` of the run's data (or `dataset`), as floats in [0, 1]
+    on the model's device."""
+    return select_images(load_run_data(run_dir, model, dataset), split, indices, next(model.parameters()).device)
+
+
+def train_new_run(
+    config: TrainConfig,
+    options: ModelOptions,
+    run_dir: Path,
+    device: torch.device,
+    data_dir: str | Path | None = None,
+    on_step: Callable[[torch.Tensor], None] | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+    *,
+    replace: bool = False,
+    stop: Callable[[], int] | None = None,
+    on_rollback: Callable[[NonFiniteLoss, float], None] | None = None,
+    model_name: str = "ccvae",
+) -> tuple[torch.nn.Module, list[dict]]:
+    """Loads the data, builds the model named `model_name` (a key of registry.MODELS), writes
+    the run's config.json and trains it (see `loop.fit`). Weight initialisation and every draw
+    come from `config.seed` (torch's global generator is given back as it was).
+
+    A `run_dir` already holding a run raises RunExists unless `replace`."""
+    registry.check_options(model_name, {k for k in ("alpha", "beta") if getattr(config, k) is not None})
+    checkpoint.new_run_dir(run_dir, replace)
+    with seeded(config.seed, device):
+        dataset_path = resolve_dataset(config.dataset, data_dir)
+        data = prepare_data(read_dataset(dataset_path), config, device)
+        dataset_info = {"name": config.dataset, "path": str(dataset_path)}
+        model = new_model(data, options, dataset_info, model_name).to(device)
+        checkpoint.save_config(Path(run_dir), model.config, asdict(config), model_name)
+        elbo = registry.spec_of(model_name).make_elbo(model, config)
+        return model, fit(model, elbo, data, config, run_dir, on_step, on_epoch, stop=stop, on_rollback=on_rollback)
+
+
+def resume_run(
+    run_dir: Path,
+    device: torch.device,
+    data_dir: str | Path | None = None,
+    on_step: Callable[[torch.Tensor], None] | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+    *,
+    epochs: int | None = None,
+    stop: Callable[[], int] | None = None,
+    on_rollback: Callable[[NonFiniteLoss, float], None] | None = None,
+) -> tuple[torch.nn.Module, list[dict]]:
+    """Continues the run in `run_dir` from its last checkpoint with the settings of its
+    config.json (see `loop.fit`); `epochs` may raise its number of epochs. RunMismatch if the
+    run has finished, `epochs` is below the epochs done, or the data no longer fit the run."""
+    run_dir = Path(run_dir)
+    saved = checkpoint.load_config(run_dir)
+    spec, model_config, config = _configs(saved, run_dir)
+    state = checkpoint.load_checkpoint(run_dir, device)
+    config.epochs = _total_epochs(state.get("epoch"), config.epochs if epochs is None else epochs, run_dir)
+    dataset_path = resolve_dataset(config.dataset, data_dir)
+    data = data_for_run(model_config, read_dataset(dataset_path), run_dir, dataset_path)
+    prepared = prepare_data(data, dataclasses.replace(config, labels=list(model_config.label_names)), device)
+    with seeded(config.seed, device):  # the checkpoint's generator states replace this seed's
+        model = spec.model_class(model_config).to(device)
+        checkpoint.save_config(run_dir, model_config, asdict(config), spec.name)
+        elbo = spec.make_elbo(model, config)
+        history = fit(model, elbo, prepared, config, run_dir, on_step, on_epoch, state=state, stop=stop, on_rollback=on_rollback)
+    return model, history
+
+
+def _configs(saved: dict, run_dir: Path) -> tuple[registry.ModelSpec, Any, TrainConfig]:
+    """The model spec, model config and training settings of a loaded config.json."""
+    try:
+        spec = registry.spec_of(saved_model_name(saved))
+        return spec, spec.config_class(**saved["model"]), TrainConfig(**saved["train"])
+    except (KeyError, TypeError, ValueError) as e:
+        path = Path(run_dir) / checkpoint.CONFIG_FILE
+        raise CheckpointError(f"{path} has settings this pyro-ccvae cannot use ({e})") from e
+
+
+def _total_epochs(done, total: int, run_dir: Path) -> int:
+    """`total`, checked to leave epochs to train after the `done` ones (RunMismatch if not)."""
+    if isinstance(done, int) and total < done:
+        raise RunMismatch(
+            f"{run_dir} has trained {done} epochs already", remedy=f"ask for at least {done} epochs", setting="epochs", done=done
+        )
+    if total == done:
+        raise RunMismatch(
+            f"{run_dir} has finished its {done} epochs",
+            remedy=f"ask for more than {done} epochs to train longer",
+            setting="epochs",
+            done=done,
+        )
+    return total

@@ -1,0 +1,32 @@
+"""Every script in benchmarks/ runs, at a tiny size: a benchmark nobody can run measures nothing."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+# script -> the arguments of a run of a few seconds
+TINY = {
+    "step_times.py": ["--steps", "1", "--rounds", "1", "--image-size", "16", "--batch-size", "8", "--num-labels", "3"],
+    "prepare_celeba.py": ["--n", "12", "--workers", "1", "--size", "16"],
+    "digits_z_c_size.py": ["--sizes", "1", "--seeds", "0", "--epochs", "1"],
+}
+HELPERS = {"plain_torch_loss.py"}  # imported by the scripts above, not run on its own
+
+
+def test_every_script_has_a_tiny_run():
+    scripts = {p.name for p in BENCHMARKS.glob("*.py")}
+    assert scripts == set(TINY) | HELPERS
+
+
+@pytest.mark.parametrize("script", sorted(TINY))
+def test_benchmark_script_runs(script, tmp_path):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *TINY[script]], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    if script == "step_times.py":
+        figures = json.loads(result.stdout)
+        assert figures["ms_per_step"]["pyro_labelled"] > 0 and figures["pyro_over_torch_labelled"] > 0
