@@ -6,12 +6,13 @@ import json
 
 import click
 
-from pyro_ccvae.datasets import load_dataset
+from pyro_ccvae.datasets import read_dataset
 from pyro_ccvae.devices import resolve_device
 from pyro_ccvae.training.bench import benchmark_new_ccvae, dataset_images, random_images, random_labels
 
 from .errors import user_errors
 from .options import batch_size_option, dataset_options, device_option
+from .progress import ensure_dataset
 
 
 @click.command()
@@ -35,7 +36,7 @@ def bench(dataset, data_dir, image_size, num_labels, num_images, batch_size, ste
             side = int(image_size)
             data, labels = random_images(num_images, (3, side, side), num_labels, device), random_labels(num_labels)
         else:
-            data, labels = dataset_images(load_dataset(dataset, data_dir), device)
+            data, labels = dataset_images(read_dataset(ensure_dataset(dataset, data_dir)), device)
         result = benchmark_new_ccvae(data, labels, batch_size=batch_size, steps=steps, warmup=warmup,
                                      num_classifier_samples=classifier_samples)  # fmt: skip
     if as_json:

@@ -15,7 +15,7 @@ from pyro_ccvae.training.registry import MODELS
 
 from .errors import user_errors
 from .options import dataset_options, device_option, names, output_options, seed_option, training_options
-from .progress import Progress
+from .progress import Progress, ensure_dataset
 
 
 @click.command("compare")
@@ -44,6 +44,7 @@ def compare_command(dataset, data_dir, labels, sup, epochs, batch_size, lr, mode
     config = TrainConfig(dataset=dataset, labels=names(labels), sup_fraction=sup, epochs=epochs,
                          batch_size=batch_size, lr=lr, seed=seed)  # fmt: skip
     with user_errors(), Progress() as progress:
+        ensure_dataset(dataset, data_dir)
 
         def on_model(name, stage):
             progress.note(f"{name}: {stage}")

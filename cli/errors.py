@@ -32,8 +32,10 @@ HINTS = {
     "epochs": "pass --epochs N with N > {done}",
     "device": "use --device cpu",
     "labels": "choose labels with --labels",
-    "prepare": "run `pyro-ccvae data prepare {name} --source DIR --out {path}` first",
+    "prepare": "put them there, pass --source DIR (the folder holding them), or run "
+    "`pyro-ccvae data prepare {name} --source DIR --out {path}`",
     "run_dir": "train one with `pyro-ccvae fit`",
+    "latest_run": "train one with `pyro-ccvae fit`, or pass --run DIR",
     "oracle_dir": "train one with `pyro-ccvae oracle fit`",
     "resume": "resume with: pyro-ccvae fit --resume {run_dir}",
 }

@@ -12,7 +12,7 @@ from pyro_ccvae.devices import resolve_device
 from pyro_ccvae.training.config import ON_NAN, ModelOptions, TrainConfig
 from pyro_ccvae.training.loop import MAX_ROLLBACKS, ROLLBACK_LR_FACTOR, stop_signals
 from pyro_ccvae.training.registry import MODEL_SPECIFIC, MODELS, spec_of
-from pyro_ccvae.training.runs import resume_run, train_new_run
+from pyro_ccvae.training.runs import resume_run, runs_dir, train_new_run
 
 from .errors import user_errors
 from .options import (
@@ -24,7 +24,7 @@ from .options import (
     seed_option,
     training_options,
 )
-from .progress import Progress
+from .progress import Progress, ensure_dataset
 
 MODEL_DEFAULTS = ModelOptions()
 RESUME_OPTIONS = ("resume", "epochs", "device", "data_dir")
@@ -60,7 +60,12 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "data_dir")
 @seed_option("Seed for the labelled subset, initial weights and draws.", default=TRAIN_DEFAULTS.seed)
 @device_option
 @output_options("Run folder for config.json, checkpoint.pt and metrics.jsonl [default: runs/DATASET-supF-seedS; "
-                "runs/DATASET-MODEL-supF-seedS for a baseline].", "Replace a run folder that already holds a run.")
+                "runs/DATASET-MODEL-supF-seedS for a baseline; runs/ is $PYRO_CCVAE_RUNS if set].",
+                "Replace a run folder that already holds a run.")
+@click.option("--source", type=click.Path(file_okay=False), default=None,
+              help="Folder holding the official files of --dataset celeba, chexpert, mnist or fashion-mnist, "
+              "prepared once into the data folder if not prepared yet [default: look in the data folder and "
+              "$PYRO_CCVAE_DATA].")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=TRAIN_DEFAULTS.checkpoint_every, show_default=True,
               help="Steps between checkpoints (0: only at the end of each epoch).")
 @click.option("--on-nan", type=click.Choice(ON_NAN), default=TRAIN_DEFAULTS.on_nan, show_default=True,
@@ -72,7 +77,7 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "data_dir")
 @click.pass_context
 def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr, z_c_block, z_s_dim, likelihood,
         likelihood_scale, continuous_prior_scale, unsup_bound, num_classifier_samples, alpha, beta, seed, device, out,
-        force, checkpoint_every, on_nan, resume):
+        force, source, checkpoint_every, on_nan, resume):
     """Train a CCVAE (or, with --model, a baseline) on a data set with a fraction of its labels,
     or resume a run. Every model shares the data, training loop, checkpoints and NaN guard.
 
@@ -88,8 +93,9 @@ def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr,
             resume_run(run_dir, device, data_dir, epochs=epochs if _given(ctx, "epochs") else None, **hooks)
         else:
             _check_model_options(ctx, model_name)
+            ensure_dataset(dataset, data_dir, source)
             model_part = "" if model_name == "ccvae" else f"-{model_name}"
-            run_dir = Path(out or f"runs/{Path(dataset).stem}{model_part}-sup{sup:g}-seed{seed}")
+            run_dir = Path(out) if out else runs_dir() / f"{Path(dataset).stem}{model_part}-sup{sup:g}-seed{seed}"
             config = TrainConfig(
                 dataset=dataset, labels=names(labels), sup_fraction=sup, epochs=epochs, batch_size=batch_size, lr=lr,
                 seed=seed, unsup_bound=unsup_bound, num_classifier_samples=num_classifier_samples, alpha=alpha,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from pyro_ccvae.training.config import TrainConfig
+from pyro_ccvae.training.runs import latest_run, runs_dir
+
+from .errors import user_errors
 
 TRAIN_DEFAULTS = TrainConfig()
 
@@ -31,9 +34,20 @@ def _fraction(ctx, param, value):
     return value
 
 
+def _run_folder(ctx, param, value):
+    """The given run folder, else the most recent one under the runs folder (said on stderr)."""
+    if value is not None:
+        return value
+    with user_errors():
+        run = latest_run()
+    click.echo(f"using {run}, the most recent run under {runs_dir()} (choose another with --run)", err=True)
+    return str(run)
+
+
 run_option = click.option(
-    "--run", "run_dir", required=True, type=click.Path(file_okay=False), help="Run folder written by `fit`."
-)
+    "--run", "run_dir", default=None, type=click.Path(file_okay=False), callback=_run_folder,
+    help="Run folder written by `fit` [default: the most recent run under ./runs, or $PYRO_CCVAE_RUNS].",
+)  # fmt: skip
 
 device_option = click.option(
     "--device", default="auto", show_default=True, help="Where to compute: auto (CUDA when available), cpu, or cuda."

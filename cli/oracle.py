@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 from pyro_ccvae.analysis.oracle import CONFIG_FILE, fit_oracle, save_oracle
-from pyro_ccvae.datasets import read_dataset, resolve_dataset
+from pyro_ccvae.datasets import read_dataset
 from pyro_ccvae.devices import resolve_device
 
 from .errors import user_errors
 from .options import batch_size_option, dataset_options, device_option, output_options, seed_option
+from .progress import ensure_dataset
 
 
 @click.group()
@@ -40,7 +41,7 @@ def fit(dataset, data_dir, out, force, epochs, batch_size, lr, seed, device):
 
     with user_errors():
         device = resolve_device(device)
-        path = resolve_dataset(dataset, data_dir)
+        path = ensure_dataset(dataset, data_dir)
         info = {"name": dataset, "path": str(path)}
         net = fit_oracle(read_dataset(path), epochs, batch_size, lr, seed, device, info, on_epoch)
         save_oracle(net, out)

@@ -1,9 +1,45 @@
-"""Training progress on stderr: a bar of steps and one line per epoch."""
+"""Progress on stderr: training (a bar of steps and one line per epoch) and the one-off
+preparation of a real data set from its official files."""
 
 from __future__ import annotations
 
 import click
 from tqdm import tqdm
+
+from pyro_ccvae.datasets import resolve_dataset
+
+
+def ensure_dataset(dataset: str, data_dir=None, source=None):
+    """The data file of `dataset`, preparing a real data set from its official files first if
+    needed (with `Preparation`'s line and bar)."""
+    with Preparation() as preparation:
+        return resolve_dataset(dataset, data_dir, source, **preparation.hooks())
+
+
+class Preparation:
+    """Hooks for `datasets.resolve_dataset`: a line saying what was found and where the prepared
+    file goes, then a bar over the images written."""
+
+    def __init__(self):
+        self.bar = None
+
+    def on_found(self, files, out):
+        click.echo(f"found the official files in {files}: preparing them once into {out}", err=True)
+
+    def progress(self, done, total):
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc="preparing", unit="img", dynamic_ncols=True)
+        self.bar.update(done - self.bar.n)
+
+    def hooks(self) -> dict:
+        return {"progress": self.progress, "on_found": self.on_found}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
 
 
 class Progress:

@@ -52,24 +52,29 @@ def expected_face(i: int, size: int) -> np.ndarray:
     )
 
 
+def write_celeba(folder: Path, num: int = CELEBA_N, splits=CELEBA_SPLITS, seed: int = 1) -> np.ndarray:
+    """CelebA's official files for `num` faces in `folder` (the `celeba` folder itself);
+    returns the 0/1 attributes, row for row."""
+    (folder / "img_align_celeba").mkdir(parents=True)
+    names = [f"{i + 1:06d}.jpg" for i in range(num)]
+    for i, name in enumerate(names):
+        celeba_face(i).save(folder / "img_align_celeba" / name, quality=95)
+    attributes = np.random.default_rng(seed).integers(0, 2, (num, len(CELEBA_ATTRIBUTES)))
+    lines = [str(num), " ".join(CELEBA_ATTRIBUTES) + " "]
+    lines += [f"{name} " + " ".join(f"{2 * v - 1:2d}" for v in row) for name, row in zip(names, attributes)]
+    (folder / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
+    (folder / "list_eval_partition.txt").write_text("".join(f"{n} {s}\n" for n, s in zip(names, splits)))
+    (folder / "identity_CelebA.txt").write_text("".join(f"{n} {i}\n" for i, n in enumerate(names)))
+    (folder / "list_bbox_celeba.txt").write_text(f"{num}\nimage_id x_1 y_1 width height\n")
+    return attributes.astype(np.float32)
+
+
 @pytest.fixture
 def celeba_root(tmp_path) -> tuple[Path, np.ndarray]:
     """torchvision's layout: ROOT/celeba/{img_align_celeba/, list_attr_celeba.txt, ...}."""
-    folder = tmp_path / "torchvision" / "celeba"
-    (folder / "img_align_celeba").mkdir(parents=True)
-    names = [f"{i + 1:06d}.jpg" for i in range(CELEBA_N)]
-    for i, name in enumerate(names):
-        celeba_face(i).save(folder / "img_align_celeba" / name, quality=95)
-    rng = np.random.default_rng(1)
-    attributes = rng.integers(0, 2, (CELEBA_N, len(CELEBA_ATTRIBUTES)))
+    attributes = write_celeba(tmp_path / "torchvision" / "celeba")
     assert len({tuple(r) for r in attributes}) == CELEBA_N  # each row's labels are its own
-    lines = [str(CELEBA_N), " ".join(CELEBA_ATTRIBUTES) + " "]
-    lines += [f"{name} " + " ".join(f"{2 * v - 1:2d}" for v in row) for name, row in zip(names, attributes)]
-    (folder / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
-    (folder / "list_eval_partition.txt").write_text("".join(f"{n} {s}\n" for n, s in zip(names, CELEBA_SPLITS)))
-    (folder / "identity_CelebA.txt").write_text("".join(f"{n} {i}\n" for i, n in enumerate(names)))
-    (folder / "list_bbox_celeba.txt").write_text(f"{CELEBA_N}\nimage_id x_1 y_1 width height\n")
-    return tmp_path / "torchvision", attributes.astype(np.float32)
+    return tmp_path / "torchvision", attributes
 
 
 @pytest.mark.parametrize("size", [64, 32])

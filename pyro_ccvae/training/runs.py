@@ -20,6 +20,28 @@ from .build import new_model, prepare_data
 from .config import ModelOptions, TrainConfig
 from .loop import fit
 
+DEFAULT_RUNS_DIR = "runs"
+
+
+def runs_dir() -> Path:
+    """Where `fit` puts run folders unless told otherwise: $PYRO_CCVAE_RUNS, else ./runs."""
+    return Path(os.environ.get("PYRO_CCVAE_RUNS") or DEFAULT_RUNS_DIR)
+
+
+def latest_run(folder: str | os.PathLike | None = None) -> Path:
+    """The run folder under `folder` (default `runs_dir()`, searched at any depth) whose
+    checkpoint was written last; CheckpointError saying where it looked if there is none."""
+    root = Path(folder) if folder is not None else runs_dir()
+    runs = [p.parent for p in root.glob(f"**/{checkpoint.CHECKPOINT_FILE}") if (p.parent / checkpoint.CONFIG_FILE).is_file()]
+    if not runs:
+        raise CheckpointError(
+            f"no trained run under {root.resolve()} (looked for folders holding {checkpoint.CONFIG_FILE} "
+            f"and {checkpoint.CHECKPOINT_FILE})",
+            remedy="train one, or name the run folder",
+            setting="latest_run",
+        )
+    return max(runs, key=lambda run: (run / checkpoint.CHECKPOINT_FILE).stat().st_mtime)
+
 
 def saved_model_name(config: dict) -> str:
     """The model name of a loaded config.json: "ccvae" for runs written before there were others."""
