@@ -31,5 +31,5 @@ setup(
     extras_require={
         "test": ["pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6"],
     },
-    entry_points={"console_scripts": ["pyro-ccvae = pyro_ccvae_cli.main:cli"]},
+    entry_points={"console_scripts": ["pyro-ccvae = pyro_ccvae_cli.entry:main"]},
 )

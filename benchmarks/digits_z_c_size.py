@@ -47,7 +47,7 @@ def digits_as_mnist(root: Path) -> Path:
     for which, rows in (("train", slice(0, NUM_TRAIN)), ("t10k", slice(NUM_TRAIN, None))):
         write_idx(raw / f"{which}-images-idx3-ubyte", images[rows], 0x00000803)
         write_idx(raw / f"{which}-labels-idx1-ubyte", digits.target[rows], 0x00000801)
-    return prepare_mnist(root, root / "digits.h5", valid_size=200)
+    return prepare_mnist(root, root / "digits.h5", valid_fraction=200 / NUM_TRAIN)
 
 
 def main():

@@ -1,5 +1,5 @@
 """`python -m pyro_ccvae_cli ...` runs the `pyro-ccvae` command line (as torchrun needs)."""
 
-from .main import cli
+from .entry import main
 
-cli(prog_name="pyro-ccvae")
+main()

@@ -36,7 +36,11 @@ def data():
               "and fashion-mnist, whose 28x28 digits are padded with zeros).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Processes decoding JPEGs for celeba and chexpert (default: one per CPU).")
-def prepare(kind, source, out, force, data_dir, size, workers):
+@click.option("--valid-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Share of the training images set aside for validation: chexpert by patient (default 0.05); "
+              "mnist and fashion-mnist the last ones (default 1/6: 10,000 of the full 60,000). CelebA keeps its "
+              "official split.")
+def prepare(kind, source, out, force, data_dir, size, workers, valid_fraction):
     """Read data set KIND from its official files in --source and write one HDF5 data file."""
     real = PREPARED[kind]
     out = Path(out) if out else data_folder(data_dir) / real.file_name
@@ -45,6 +49,10 @@ def prepare(kind, source, out, force, data_dir, size, workers):
     options = {"size": size or real.default_size}
     if real.parallel:
         options["workers"] = workers
+    if valid_fraction is not None:
+        if not real.chosen_validation:
+            raise click.UsageError(f"--valid-fraction does not apply to {kind}, which keeps its official split")
+        options["valid_fraction"] = valid_fraction
     started = time.perf_counter()
     bar = None
 
@@ -115,3 +123,5 @@ def info(file):
         lines.append(f"  {'*' if s.default else ' '} {s.label.name:<{width}}  {s.label.kind:<11}  {s.values}")
     lines.append("factors:     " + (", ".join(summary.factors) if summary.factors else "none"))
     click.echo("\n".join(lines))
+    if summary.untrainable:
+        raise click.ClickException(f"{summary.path} cannot be trained on: {summary.untrainable}")

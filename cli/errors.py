@@ -11,7 +11,8 @@ Every error is one line on stderr, "Error: ...", never a traceback. Exit codes:
 - 1, runtime failures: a missing, unreadable or corrupt file (data, image, run folder,
   checkpoint), a NaN or infinite loss, a failed write.
 - 128 + the signal number (130 for SIGINT, 143 for SIGTERM): training stopped by a signal
-  after saving a checkpoint it can resume from.
+  after saving a checkpoint it can resume from; or Ctrl-C during start-up, before anything was
+  written.
 
 The library says what is wrong in its own terms and names the setting that fixes it; HINTS
 turns that setting into this command line's words.
@@ -38,6 +39,7 @@ HINTS = {
     "latest_run": "train one with `pyro-ccvae fit`, or pass --run DIR",
     "oracle_dir": "train one with `pyro-ccvae oracle fit`",
     "resume": "resume with: pyro-ccvae fit --resume {run_dir}",
+    "run_data": "pass --dataset FILE (evaluate and the manipulations) or --data-dir DIR (fit --resume)",
 }
 
 
@@ -54,11 +56,17 @@ def _error(text: str, exit_code: int) -> click.ClickException:
     return error
 
 
+INTERRUPTED = "interrupted (Ctrl-C)"
+
+
 @contextlib.contextmanager
-def user_errors():
-    """Turns the library's errors (and OSError) into one-line click errors with their exit codes."""
+def user_errors(interrupted: str = INTERRUPTED):
+    """Turns the library's errors (and OSError) into one-line click errors with their exit
+    codes, and Ctrl-C into the one line `interrupted` (exit 130)."""
     try:
         yield
+    except KeyboardInterrupt:
+        raise _error(interrupted, 130) from None
     except Interrupted as e:
         raise _error(message(e), 128 + e.signum) from e
     except InvalidRequest as e:

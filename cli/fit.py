@@ -84,9 +84,10 @@ def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr,
     A checkpoint is written every --checkpoint-every steps and at the end of each epoch.
     SIGINT (Ctrl-C) or SIGTERM stops after the current step with a checkpoint to --resume from.
     """
-    with user_errors(), Progress() as progress, stop_signals() as stop:
+    starting = "interrupted (Ctrl-C) while starting; a run is replaced only once its replacement's first checkpoint is written"
+    with user_errors(starting), Progress() as progress, stop_signals() as stop:
         device = resolve_device(device)
-        hooks = dict(on_step=progress.step, on_epoch=progress.epoch, stop=stop, on_rollback=progress.rollback)
+        hooks = dict(progress.hooks(), stop=stop)
         if resume:
             _check_resume_options(ctx)
             run_dir = Path(resume)
@@ -102,7 +103,8 @@ def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr,
                 beta=beta, checkpoint_every=checkpoint_every, on_nan=on_nan,
             )  # fmt: skip
             options = ModelOptions(z_c_block, z_s_dim, likelihood, likelihood_scale, continuous_prior_scale)
-            train_new_run(config, options, run_dir, device, data_dir, replace=force, model_name=model_name, **hooks)
+            train_new_run(config, options, run_dir, device, data_dir, replace=force, model_name=model_name,
+                          on_note=progress.note, **hooks)  # fmt: skip
     click.echo(f"run saved in {run_dir}")
 
 

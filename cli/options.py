@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+from PIL import Image
 
 from pyro_ccvae.training.config import TrainConfig
 from pyro_ccvae.training.runs import latest_run, runs_dir
@@ -75,8 +78,17 @@ def batch_size_option(default: int, minimum: int = 1):
                         help="Images per step.")  # fmt: skip
 
 
+def _picture_path(ctx, param, value):
+    suffix = Path(value).suffix.lower()
+    if suffix not in Image.registered_extensions():
+        raise click.BadParameter(f"{value!r} does not end in a picture format's extension; name a file such as "
+                                 f"{Path(value).stem or 'samples'}.png")  # fmt: skip
+    return value
+
+
 def png_option(default: str):
-    return click.option("--out", type=click.Path(dir_okay=False), default=default, show_default=True, help="PNG file to write.")
+    return click.option("--out", type=click.Path(dir_okay=False), default=default, show_default=True,
+                        callback=_picture_path, help="Picture to write (PNG; another format by its extension).")  # fmt: skip
 
 
 def seed_option(help: str, default: int = 0):

@@ -3,6 +3,9 @@ preparation of a real data set from its official files."""
 
 from __future__ import annotations
 
+import sys
+import time
+
 import click
 from tqdm import tqdm
 
@@ -43,17 +46,34 @@ class Preparation:
 
 
 class Progress:
-    """A progress bar of steps and one line per epoch, on stderr."""
+    """Training progress on stderr. In a terminal, a bar over each epoch's steps with their
+    total and the time left; otherwise (a log file, a pipe) plain lines only: one per epoch and
+    one every REPORT_EVERY seconds within a long epoch. Always one line per finished epoch."""
+
+    REPORT_EVERY = 120.0  # seconds between lines within an epoch when stderr is not a terminal
 
     def __init__(self):
         self.bar = None
+        self.terminal = sys.stderr.isatty()
+        self.epoch_number, self.done, self.total, self.last_report = 0, 0, 0, 0.0
+
+    def epoch_start(self, epoch: int, done: int, total: int):
+        self.close()
+        self.epoch_number, self.done, self.total = epoch, done, total
+        self.last_report = time.monotonic()
+        if self.terminal:
+            self.bar = tqdm(total=total, initial=done, desc=f"epoch {epoch}", unit="step", leave=False, dynamic_ncols=True)
 
     def step(self, loss):
-        if self.bar is None:
-            self.bar = tqdm(desc="training", unit="step", leave=False, dynamic_ncols=True)
-        self.bar.update(1)
-        if self.bar.n % 10 == 0:
-            self.bar.set_postfix(loss=f"{loss.item():.1f}")
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            if self.done % 10 == 0:
+                self.bar.set_postfix(loss=f"{loss.item():.1f}")
+        elif time.monotonic() - self.last_report >= self.REPORT_EVERY:
+            self.last_report = time.monotonic()
+            click.echo(f"epoch {self.epoch_number}: step {self.done} of {self.total}, loss {loss.item():.2f} per image",
+                       err=True)  # fmt: skip
 
     def epoch(self, metrics):
         self.close()
@@ -67,13 +87,16 @@ class Progress:
         )
 
     def rollback(self, error, lr):
-        self.close()
-        click.echo(f"NaN or infinite loss at step {error.step}: back to {error.last_good}, learning rate now {lr:g}", err=True)
+        self.note(f"NaN or infinite loss at step {error.step}: back to {error.last_good}, learning rate now {lr:g}")
 
     def note(self, text: str):
         """A line of its own, between bars."""
         self.close()
         click.echo(text, err=True)
+
+    def hooks(self) -> dict:
+        """The fit loop's callbacks (training.runs.train_new_run, resume_run)."""
+        return dict(on_step=self.step, on_epoch=self.epoch, on_rollback=self.rollback, on_epoch_start=self.epoch_start)
 
     def close(self):
         if self.bar is not None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 import torch
 
-from pyro_ccvae.analysis.generate import conditional_samples, sweep_samples
-from pyro_ccvae.analysis.grids import save_grid
+from pyro_ccvae.analysis.generate import generated_batches, sweep_samples
+from pyro_ccvae.analysis.grids import save_grid, save_grid_batches
 from pyro_ccvae.core.assignments import assignment_tensors, find_label, parse_assignments, parse_sweep
 from pyro_ccvae.devices import model_device, resolve_device
+from pyro_ccvae.errors import LabelError
 from pyro_ccvae.training.registry import require
 from pyro_ccvae.training.runs import load_model
 
@@ -35,14 +36,16 @@ def sample(run_dir, labels, sweep, steps, num, seed, device, out):
         model = load_model(run_dir, resolve_device(device))
         config = model.config
         values = parse_assignments(labels, config.labels)
-        y, mask = assignment_tensors(values, config.label_names, num, model_device(model))
         generator = torch.Generator().manual_seed(seed)
         if sweep is None:
-            save_grid(conditional_samples(model, y, mask, generator), out)
+            save_grid_batches(generated_batches(model, values, num, generator), num, out)
             click.echo(f"wrote {num} samples to {out}")
             return
         require(model, "traverse")
         name, swept = parse_sweep(sweep, config.labels, steps)
+        if name in values:
+            raise LabelError(f"{name} is both swept and fixed; sweep it, or fix it, not both")
+        y, mask = assignment_tensors(values, config.label_names, num, model_device(model))
         index, label = find_label(config.labels, name)
         images = sweep_samples(model, index, torch.tensor(swept), y, mask, generator)  # [num, K, C, S, S]
         save_grid(images.flatten(0, 1), out, nrow=len(swept))

@@ -265,7 +265,7 @@ def make_idx_folder(raw: Path, n_train: int, n_test: int, gz: bool, seed: int = 
 
 def test_mnist_raw_files_row_for_row(tmp_path):
     sets = make_idx_folder(tmp_path / "torch" / "MNIST" / "raw", 30, 8, gz=False)
-    d = read_dataset(prepare_mnist(tmp_path / "torch", tmp_path / "m.h5", valid_size=5))
+    d = read_dataset(prepare_mnist(tmp_path / "torch", tmp_path / "m.h5", valid_fraction=1 / 6))
     images = np.concatenate([sets["train"][0], sets["t10k"][0]])
     labels = np.concatenate([sets["train"][1], sets["t10k"][1]])
     assert d.name == "mnist" and d.image_shape == (1, 32, 32)
@@ -281,7 +281,7 @@ def test_mnist_raw_files_row_for_row(tmp_path):
 def test_fashion_mnist_gzipped_files_from_the_raw_folder_itself(tmp_path):
     raw = tmp_path / "FashionMNIST" / "raw"
     sets = make_idx_folder(raw, 20, 4, gz=True)
-    d = read_dataset(prepare_fashion_mnist(raw, tmp_path / "f.h5", size=28, valid_size=4))
+    d = read_dataset(prepare_fashion_mnist(raw, tmp_path / "f.h5", size=28, valid_fraction=0.2))
     np.testing.assert_array_equal(d.images[:, 0], np.concatenate([sets["train"][0], sets["t10k"][0]]))
     np.testing.assert_array_equal(d.labels[:, 0], np.concatenate([sets["train"][1], sets["t10k"][1]]))
     assert d.label_classes == {"item": list(FASHION_MNIST_CLASSES)} and d.name == "fashion-mnist"
@@ -294,18 +294,18 @@ def test_idx_bad_magic_truncation_and_mismatch_are_named(tmp_path):
     labels.write_bytes((0x803).to_bytes(4, "big") + labels.read_bytes()[4:])
     bad_magic = r"t10k-labels-idx1-ubyte is not an idx labels file: magic number 0x00000803"
     with pytest.raises(DatasetError, match=bad_magic):
-        prepare_mnist(tmp_path, tmp_path / "m.h5", valid_size=4)
+        prepare_mnist(tmp_path, tmp_path / "m.h5", valid_fraction=0.2)
     write_idx(labels, np.zeros(5, np.uint8))
     with pytest.raises(DatasetError, match=r"t10k-images-idx3-ubyte has 4 images but .*t10k-labels-idx1-ubyte has 5"):
-        prepare_mnist(tmp_path, tmp_path / "m.h5", valid_size=4)
+        prepare_mnist(tmp_path, tmp_path / "m.h5", valid_fraction=0.2)
     images = raw / "train-images-idx3-ubyte"
     images.write_bytes(images.read_bytes()[:-10])
     with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte is truncated"):
-        prepare_mnist(tmp_path, tmp_path / "m.h5", valid_size=4)
+        prepare_mnist(tmp_path, tmp_path / "m.h5", valid_fraction=0.2)
     write_idx(images, np.zeros((20, 28, 28), np.uint8))
     (raw / "t10k-images-idx3-ubyte").unlink()
     with pytest.raises(DatasetError, match=r"missing .*t10k-images-idx3-ubyte"):
-        prepare_mnist(tmp_path, tmp_path / "m.h5", valid_size=4)
+        prepare_mnist(tmp_path, tmp_path / "m.h5", valid_fraction=0.2)
 
 
 # ---------------------------------------------------------------- the command line
@@ -326,14 +326,20 @@ def test_cli_prepare_then_info(celeba_root, tmp_path):
 
 
 def test_cli_default_out_under_the_data_dir_and_categorical_info(tmp_path):
-    make_idx_folder(tmp_path / "src" / "MNIST" / "raw", 10_010, 3, gz=True)
+    """A subset of MNIST's training files (60 images, not 60,000) keeps the default share, 1/6,
+    for validation, or the share asked for."""
+    make_idx_folder(tmp_path / "src" / "MNIST" / "raw", 60, 3, gz=True)
     args = ["prepare", "mnist", "--source", str(tmp_path / "src"), "--data-dir", str(tmp_path / "d")]
     result = CliRunner().invoke(data, args)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "d" / "mnist.h5").is_file()
     result = CliRunner().invoke(data, ["info", str(tmp_path / "d" / "mnist.h5")])
     assert "digit" in result.output and "categorical" in result.output
-    assert "train 10, valid 10000, test 3" in result.output
+    assert "train 50, valid 10, test 3" in result.output
+    assert CliRunner().invoke(data, [*args, "--valid-fraction", "0.25", "--force"]).exit_code == 0
+    assert "train 45, valid 15, test 3" in CliRunner().invoke(data, ["info", str(tmp_path / "d" / "mnist.h5")]).output
+    refused = CliRunner().invoke(data, ["prepare", "celeba", "--source", str(tmp_path), "--valid-fraction", "0.2"])
+    assert refused.exit_code == 2 and "keeps its official split" in refused.output
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from PIL import Image
 from pyro_ccvae.core.assignments import parse_assignments, parse_sweep
 from pyro_ccvae.core.kinds import default_z_c_block, make_labels
 from pyro_ccvae.datasets import read_dataset, write_dataset
+from pyro_ccvae.datasets.h5format import check_label_values
 from pyro_ccvae.datasets.synthfaces import HAIR_CLASSES, cached_synthfaces
-from pyro_ccvae.datasets.tensors import check_label_values
 from pyro_ccvae.errors import LabelError
 from pyro_ccvae.training.runs import load_model
 from pyro_ccvae_cli.main import cli
@@ -155,7 +155,7 @@ def test_mnist_trains_as_one_ten_way_label(tmp_path):
     from .test_datasets_real import make_idx_folder
 
     make_idx_folder(tmp_path / "torch" / "MNIST" / "raw", 200, 40, gz=True)
-    path = prepare_mnist(tmp_path / "torch", tmp_path / "mnist.h5", valid_size=40)
+    path = prepare_mnist(tmp_path / "torch", tmp_path / "mnist.h5", valid_fraction=0.2)
     result = run("fit", "--dataset", path, "--sup", "0.06", "--out", tmp_path / "run", *FAST[:8])
     assert result.exit_code == 0, result.output
     model = load_model(tmp_path / "run")

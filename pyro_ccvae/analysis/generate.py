@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from ..core.assignments import assignment_tensors
 from ..rng import draw, seed_from, seeded, standard_normal
 
 DEFAULT_BATCH = 256  # images generated at once: memory does not grow with the number asked for
@@ -19,6 +20,16 @@ def conditional_samples(
     p(y)."""
     drawn = model.draw_labels(y.shape[0], generator).to(y.device)
     return model.generate(torch.where(mask, y, drawn), generator)
+
+
+def generated_batches(model, values: dict[str, float], num: int, generator: torch.Generator | None = None,
+                      batch_size: int = DEFAULT_BATCH):  # fmt: skip
+    """`num` images of `conditional_samples` with the labels in `values` ({name: value}) fixed,
+    yielded in batches of at most `batch_size`, so that memory does not grow with `num`."""
+    device = next(model.parameters()).device
+    for start in range(0, num, batch_size):
+        y, mask = assignment_tensors(values, model.config.label_names, min(batch_size, num - start), device)
+        yield conditional_samples(model, y, mask, generator)
 
 
 @torch.no_grad()

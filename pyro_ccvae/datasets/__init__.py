@@ -30,6 +30,7 @@ class RealDataset:
     prepare: Callable[..., Path]  # prepare(source, out, size=..., progress=..., [workers=...])
     default_size: int  # image side in pixels
     parallel: bool  # whether `prepare` decodes images with worker processes (takes `workers`)
+    chosen_validation: bool  # whether `prepare` takes `valid_fraction` (else the official split is kept)
     locate: Callable[[Path], Path]  # the folder of the official files in a source folder (DatasetError if not)
     markers: tuple[str, ...]  # files whose presence under a data folder means the official files are there
     layout: str  # what a source folder holds, for messages
@@ -37,22 +38,22 @@ class RealDataset:
 
 PREPARED = {
     "celeba": RealDataset(
-        "celeba.h5", prepare_celeba, 64, True, find_celeba, ("celeba/list_attr_celeba.txt", "list_attr_celeba.txt"),
+        "celeba.h5", prepare_celeba, 64, True, False, find_celeba, ("celeba/list_attr_celeba.txt", "list_attr_celeba.txt"),
         "a folder celeba/ holding img_align_celeba/, list_attr_celeba.txt and list_eval_partition.txt "
         "(torchvision's layout)",
     ),
     "chexpert": RealDataset(
-        "chexpert.h5", prepare_chexpert, 64, True, find_chexpert, ("CheXpert-v1.0-small/train.csv",),
+        "chexpert.h5", prepare_chexpert, 64, True, True, find_chexpert, ("CheXpert-v1.0-small/train.csv",),
         "a folder CheXpert-v1.0-small/ holding train.csv, valid.csv, train/ and valid/",
     ),
     "mnist": RealDataset(
-        "mnist.h5", prepare_mnist, 32, False, functools.partial(find_raw, folder="MNIST"),
+        "mnist.h5", prepare_mnist, 32, False, True, functools.partial(find_raw, folder="MNIST"),
         ("MNIST/raw/train-images-idx3-ubyte", "MNIST/raw/train-images-idx3-ubyte.gz"),
         "MNIST/raw/ holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
         "t10k-labels-idx1-ubyte, each possibly .gz (torchvision's layout)",
     ),
     "fashion-mnist": RealDataset(
-        "fashion-mnist.h5", prepare_fashion_mnist, 32, False, functools.partial(find_raw, folder="FashionMNIST"),
+        "fashion-mnist.h5", prepare_fashion_mnist, 32, False, True, functools.partial(find_raw, folder="FashionMNIST"),
         ("FashionMNIST/raw/train-images-idx3-ubyte", "FashionMNIST/raw/train-images-idx3-ubyte.gz"),
         "FashionMNIST/raw/ holding the four idx files, each possibly .gz (torchvision's layout)",
     ),

@@ -13,9 +13,11 @@ because the models need power-of-two sides (default 32; size 28 keeps them as th
 One categorical label, "digit" (classes "0".."9") for MNIST or "item" (the ten clothing
 classes) for Fashion-MNIST, whose value is the class index.
 
-Splits: the official test set is the test split; the last `valid_size` (default 10,000)
-training images are the validation split and the rest (50,000) the training split: the split
-of the classic mnist.pkl.gz, deterministic and needing no seed.
+Splits: the official test set is the test split; the last `valid_fraction` (default 1/6) of
+the training images are the validation split and the rest the training split. For the full
+60,000 that is the classic mnist.pkl.gz split (the last 10,000 for validation), deterministic
+and needing no seed; a subset of the training files (a class-balanced sample, say) gets the
+same fraction.
 """
 
 from __future__ import annotations
@@ -131,14 +133,17 @@ def _pad(images: np.ndarray, size: int) -> np.ndarray:
 
 
 def _prepare_idx(
-    source, out, *, folder, name, label, classes, description, size, valid_size, progress
+    source, out, *, folder, name, label, classes, description, size, valid_fraction, progress
 ) -> Path:
     raw = find_raw(source, folder)
     train_images, train_labels = _read_set(raw, "train", len(classes))
     test_images, test_labels = _read_set(raw, "test", len(classes))
+    valid_size = round(valid_fraction * len(train_images))
     if not 0 < valid_size < len(train_images):
         raise DatasetError(
-            f"cannot keep {valid_size} of the {len(train_images)} training images for validation"
+            f"a validation fraction of {valid_fraction:g} keeps {valid_size} of the {len(train_images)} training "
+            "images for validation; it must keep at least one, and leave at least one for training",
+            setting="valid_fraction",
         )
     images = np.concatenate([train_images, test_images])
     labels = np.concatenate([train_labels, test_labels]).astype(np.float32)[:, None]
@@ -169,16 +174,17 @@ def prepare_mnist(
     out: str | os.PathLike,
     size: int = 32,
     progress: Progress | None = None,
-    valid_size: int = 10_000,
+    valid_fraction: float = 1 / 6,
 ) -> Path:
     """Reads MNIST's idx files from `source` (see the module docstring) and writes them to `out`.
 
-    `progress(done, total)` is called as images are written. Returns the output path; a
-    missing, truncated or foreign file raises a DatasetError naming it.
+    `progress(done, total)` is called as images are written; the last `valid_fraction` of the
+    training images form the validation split. Returns the output path; a missing, truncated
+    or foreign file raises a DatasetError naming it.
     """
     return _prepare_idx(
         source, out, folder="MNIST", name="mnist", label="digit", classes=MNIST_CLASSES,
-        description="MNIST handwritten digits", size=size, valid_size=valid_size, progress=progress,
+        description="MNIST handwritten digits", size=size, valid_fraction=valid_fraction, progress=progress,
     )  # fmt: skip
 
 
@@ -187,15 +193,16 @@ def prepare_fashion_mnist(
     out: str | os.PathLike,
     size: int = 32,
     progress: Progress | None = None,
-    valid_size: int = 10_000,
+    valid_fraction: float = 1 / 6,
 ) -> Path:
     """Reads Fashion-MNIST's idx files from `source` (see the module docstring) and writes them to `out`.
 
-    `progress(done, total)` is called as images are written. Returns the output path; a
-    missing, truncated or foreign file raises a DatasetError naming it.
+    `progress(done, total)` is called as images are written; the last `valid_fraction` of the
+    training images form the validation split. Returns the output path; a missing, truncated
+    or foreign file raises a DatasetError naming it.
     """
     return _prepare_idx(
         source, out, folder="FashionMNIST", name="fashion-mnist", label="item",
         classes=FASHION_MNIST_CLASSES, description="Fashion-MNIST clothing images", size=size,
-        valid_size=valid_size, progress=progress,
+        valid_fraction=valid_fraction, progress=progress,
     )  # fmt: skip

@@ -1,17 +1,13 @@
-"""What a data file holds, read without loading its images (for `data info`)."""
+"""What a data file holds, read without loading its images (for `data info`), checked by the
+same validator training uses."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
-import numpy as np
-
-from ..core.kinds import Label, make_labels
-from ..errors import DatasetError, LabelError
-from .h5format import REQUIRED, SPLITS, read_strings
+from ..core.kinds import Label
+from .h5format import SPLITS, check_images, read_dataset, trainable_problem
 
 
 @dataclass
@@ -30,35 +26,25 @@ class FileSummary:
     splits: dict[str, int]  # images per split
     labels: list[LabelSummary]
     factors: list[str]
+    untrainable: str | None  # why the models cannot train on it (h5format.trainable_problem), or None
 
 
 def summarize(path: str | Path) -> FileSummary:
-    """The contents of a data file; DatasetError naming the file if it is not readable as one."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"no data file at {path}")
-    try:
-        with h5py.File(path, "r") as f:
-            missing = [k for k in REQUIRED if k not in f]
-            if missing:
-                raise DatasetError(f"{path} is not a pyro-ccvae data file (missing {', '.join(missing)})")
-            names = list(read_strings(f["label_names"]))
-            kinds = list(read_strings(f["label_kinds"])) if "label_kinds" in f else ["binary"] * len(names)
-            values, split, shape = f["labels"][()], f["split"][()], f["images"].shape
-            factors = list(read_strings(f["factor_names"])) if "factor_names" in f else []
-            attrs = {k: f.attrs.get(k, "") for k in ("name", "description", "default_labels", "label_classes")}
-        labels = make_labels(names, kinds, json.loads(attrs["label_classes"] or "{}"))
-    except DatasetError:
-        raise
-    except (OSError, RuntimeError, KeyError, ValueError, TypeError, LabelError) as e:  # what h5py raises for corruption
-        raise DatasetError(f"cannot read {path} as a pyro-ccvae data file ({e})") from e
-    default = json.loads(attrs["default_labels"] or "[]")
+    """The contents of a data file; DatasetError naming the file if it cannot be read, is
+    damaged (every image is read, a slice at a time) or is malformed (h5format.read_dataset
+    and its validator): the verdict training would give."""
+    data = read_dataset(path, images=False)
+    check_images(path)
     return FileSummary(
-        path=path,
-        name=str(attrs["name"]),
-        description=str(attrs["description"]),
-        shape=tuple(shape),
-        splits={s: int(np.sum(split == v)) for s, v in SPLITS.items()},
-        labels=[LabelSummary(label, label.name in default, label.describe(values[:, i])) for i, label in enumerate(labels)],
-        factors=factors,
+        path=Path(path),
+        name=data.name,
+        description=data.description,
+        shape=data.images.shape,
+        splits={split: len(data.split_indices(split)) for split in SPLITS},
+        labels=[
+            LabelSummary(label, label.name in data.default_labels, label.describe(data.labels[:, i]))
+            for i, label in enumerate(data.labels_info)
+        ],
+        factors=list(data.factor_names),
+        untrainable=trainable_problem(data),
     )

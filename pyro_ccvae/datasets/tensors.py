@@ -110,19 +110,6 @@ def fit_label_priors(split: LabelledImages, labels: Sequence[Label]) -> list:
     return priors
 
 
-def check_label_values(data: ImageDataset) -> None:
-    """DatasetError naming the label unless every observed value fits its kind: 0/1 for binary
-    labels, a class index for categorical ones, a finite number for continuous ones."""
-    for i, label in enumerate(data.labels_info):
-        values = data.labels[:, i]
-        bad = label.invalid(values[~np.isnan(values)].astype(np.float64))
-        if bad.size:
-            raise DatasetError(
-                f"label {label.name} ({label.kind}) holds the value {bad[0]:g}; each value must be "
-                f"{label.expected()} or NaN (missing)"
-            )
-
-
 def select_images(data: ImageDataset, split: str, indices: Sequence[int], device) -> torch.Tensor:
     """Images number `indices` of a split, as floats in [0, 1] [B, C, S, S] on `device`;
     InvalidRequest naming the split's size if an index is out of range."""

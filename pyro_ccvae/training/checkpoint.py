@@ -1,16 +1,19 @@
 """Run folders on disk: `config.json` (the model's name, a key of registry.MODELS, and the model and
 training settings), `checkpoint.pt` (the training state, loaded with `weights_only=True`:
-tensors, dicts, lists, numbers and strings only) and `metrics.jsonl` (one line per finished
-epoch).
+tensors, dicts, lists, numbers and strings only), `metrics.jsonl` (one line per finished
+epoch) and `curves.png` (the training curves).
 
 Every file is written to a temporary name, flushed to disk and renamed over the old one, so a
-run killed at any moment, SIGKILL included, keeps its last complete files.
+run killed at any moment, SIGKILL included, keeps its last complete files. A new run is built
+in a folder beside its destination (`staging_dir`) and moved in (`publish`) once its first
+checkpoint is written: a run it replaces is untouched until then.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -31,7 +34,8 @@ _V1_LABEL_PARAMETERS = {
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 METRICS_FILE = "metrics.jsonl"
-RUN_FILES = (CONFIG_FILE, CHECKPOINT_FILE, METRICS_FILE)
+CURVES_FILE = "curves.png"
+RUN_FILES = (CHECKPOINT_FILE, METRICS_FILE, CURVES_FILE, CONFIG_FILE)  # a run's own files; config.json last
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
@@ -46,23 +50,51 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    if os.name == "posix":  # makes the rename itself durable
-        directory = os.open(path.parent, os.O_RDONLY)
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Makes the renames in `folder` durable (POSIX)."""
+    if os.name == "posix":
+        directory = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(directory)
         finally:
             os.close(directory)
 
 
-def new_run_dir(run_dir: Path, replace: bool = False) -> None:
-    """Clears the way for a new run in `run_dir`: RunExists if it holds a run, unless `replace`,
-    in which case that run's files (and nothing else there) are deleted."""
-    run_dir = Path(run_dir)
-    if (run_dir / CONFIG_FILE).exists() and not replace:
+def check_free(run_dir: Path, replace: bool = False) -> None:
+    """RunExists if `run_dir` holds a run, unless `replace`; changes nothing on disk."""
+    if (Path(run_dir) / CONFIG_FILE).exists() and not replace:
         raise RunExists(f"{run_dir} already holds a run", remedy="pass replace=True to replace it", setting="replace")
+
+
+def staging_dir(run_dir: Path) -> Path:
+    """A fresh, empty folder beside `run_dir` in which a new run is built until `publish`
+    moves it in (left over from a run that died before that, it is cleared first)."""
+    run_dir = Path(run_dir)
+    staging = run_dir.parent / f".{run_dir.name}.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def publish(staging: Path, run_dir: Path) -> Path:
+    """Moves a new run's files from `staging` into `run_dir` (made if needed), in place of the
+    run there; other files in `run_dir` stay. config.json goes out first and comes in last, so
+    that a crash midway leaves a folder that is not a run rather than half of an old one.
+    Returns `run_dir`."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / CONFIG_FILE).unlink(missing_ok=True)
     for name in RUN_FILES:
-        (run_dir / name).unlink(missing_ok=True)
-        (run_dir / (name + ".tmp")).unlink(missing_ok=True)
+        if (staging / name).exists():
+            os.replace(staging / name, run_dir / name)
+        else:
+            (run_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(staging, ignore_errors=True)
+    _sync_folder(run_dir)
+    return run_dir
 
 
 def save_config(run_dir: Path, model_config, train_config: dict, model_name: str = "ccvae") -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import signal
 import time
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from ..datasets.tensors import LabelledImages
 from ..errors import CheckpointError, Interrupted, NonFiniteLoss
 from . import checkpoint
 from .config import TrainConfig
+from .curves import curves_figure
 from .validation import label_scores
 
 CHECK_EVERY = 50  # steps between checks of the losses for NaN (one host-device sync each)
@@ -57,6 +59,7 @@ class PreparedData:
     label_kinds: list[str]
     label_classes: dict  # categorical label -> class names
     image_shape: tuple[int, int, int]
+    notes: list[str] = dataclasses.field(default_factory=list)  # what the labelled rows teach (labelled.py)
 
 
 def training_step(model, elbo, optimizer, x, y, mask) -> torch.Tensor:
@@ -71,13 +74,20 @@ def training_step(model, elbo, optimizer, x, y, mask) -> torch.Tensor:
 
 @contextlib.contextmanager
 def stop_signals(signums=(signal.SIGINT, signal.SIGTERM)):
-    """Within the block, SIGINT and SIGTERM only note that they came. Yields a function that
-    returns the first signal received (0 if none), to pass to `fit` as `stop`. The previous
-    handlers come back when the block ends. Only the main thread may enter it."""
-    received = []
-    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in signums}
+    """Yields a function to pass to `fit` as `stop`: it returns the first of SIGINT and SIGTERM
+    received (0 if none). The handlers that note them are installed by its first call, that is
+    once training has started (until then the signals act as usual, so that a start-up stuck
+    in reading a file can still be interrupted); the previous handlers come back when the block
+    ends. Only the main thread may enter it."""
+    received, previous = [], {}
+
+    def stop() -> int:
+        if not previous:
+            previous.update({s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in signums})
+        return received[0] if received else 0
+
     try:
-        yield lambda: received[0] if received else 0
+        yield stop
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -160,12 +170,14 @@ class Trainer:
             raise NonFiniteLoss(first, self.last_saved, self.run_dir / checkpoint.CHECKPOINT_FILE)
         self.unchecked.clear()
 
-    def run_epoch(self, stop: Callable[[], int] | None, on_step, on_epoch) -> None:
+    def run_epoch(self, stop: Callable[[], int] | None, on_step, on_epoch, on_epoch_start=None) -> None:
         """Trains from the current position to the end of the epoch, then validates and saves.
         Between steps, `stop()` returning a signal number saves and raises Interrupted."""
         train, size = self.data.train, self.config.batch_size
         self.epoch_start = time.perf_counter()
         order = torch.randperm(len(train), generator=self.order).to(self.device)
+        if on_epoch_start is not None:
+            on_epoch_start(self.position.epoch + 1, self.position.batch, math.ceil(len(train) / size))
         self.model.train()
         with pyro.validation_enabled(False):
             for start in range(self.position.batch * size, len(train), size):
@@ -219,9 +231,15 @@ class Trainer:
         self.epoch_loss = torch.zeros((), device=self.device)
         self.epoch_seconds = 0.0
         self.save()
-        checkpoint.write_metrics(self.run_dir, self.history)
+        self.write_history()
         if on_epoch is not None:
             on_epoch(metrics)
+
+    def write_history(self) -> None:
+        """metrics.jsonl and the training curves of the finished epochs."""
+        checkpoint.write_metrics(self.run_dir, self.history)
+        if self.history:
+            curves_figure(self.history, self.run_dir / checkpoint.CURVES_FILE)
 
     def roll_back(self) -> float:
         """Returns to the last checkpoint with the learning rate lowered by ROLLBACK_LR_FACTOR;
@@ -247,6 +265,8 @@ def fit(
     state: dict | None = None,
     stop: Callable[[], int] | None = None,
     on_rollback: Callable[[NonFiniteLoss, float], None] | None = None,
+    on_epoch_start: Callable[[int, int, int], None] | None = None,
+    publish: Callable[[], Path] | None = None,
 ) -> list[dict]:
     """Trains `model` up to `config.epochs` epochs of mixed labelled/unlabelled batches and
     returns the metrics of every epoch.
@@ -255,27 +275,32 @@ def fit(
     epoch the validation accuracy is measured and the checkpoint and metrics.jsonl in `run_dir`
     are written; a checkpoint is also written before the first step and every
     `config.checkpoint_every` steps. `state`, a loaded checkpoint, continues a run from it.
-    `on_step` receives the loss per image as a device tensor (no host sync here); `on_epoch`
+    `on_step` receives the loss per image as a device tensor (no host sync here);
+    `on_epoch_start(epoch, batches done, batches in the epoch)` each epoch's start; `on_epoch`
     the epoch's metrics; `stop` (see `stop_signals`) is asked between steps whether to save and
     raise Interrupted. A NaN loss raises NonFiniteLoss or, with `config.on_nan == "rollback"`,
     goes back to the last checkpoint with a lower learning rate (reported to
-    `on_rollback(error, new_lr)`) up to MAX_ROLLBACKS times.
+    `on_rollback(error, new_lr)`) up to MAX_ROLLBACKS times. A new run built in a staging
+    folder (`run_dir`) is moved to its place by `publish()` (which returns that place) once its
+    first checkpoint is written (checkpoint.staging_dir, checkpoint.publish).
     """
     trainer = Trainer(model, elbo, data, config, run_dir)
     if state is None:
         trainer.save()
+        if publish is not None:
+            trainer.run_dir = publish()
     else:
         trainer.load_state_dict(state)
-        checkpoint.write_metrics(run_dir, trainer.history)  # drops epochs written after the checkpoint
+        trainer.write_history()  # drops epochs written after the checkpoint
     while trainer.position.epoch < config.epochs:
         try:
-            trainer.run_epoch(stop, on_step, on_epoch)
+            trainer.run_epoch(stop, on_step, on_epoch, on_epoch_start)
         except NonFiniteLoss as e:
             if config.on_nan != "rollback":
                 raise
             if trainer.rollbacks >= MAX_ROLLBACKS:
                 raise NonFiniteLoss(
-                    e.step, e.last_good, Path(run_dir) / checkpoint.CHECKPOINT_FILE, f" (after {MAX_ROLLBACKS} rollbacks)"
+                    e.step, e.last_good, trainer.run_dir / checkpoint.CHECKPOINT_FILE, f" (after {MAX_ROLLBACKS} rollbacks)"
                 ) from e
             lr = trainer.roll_back()
             if on_rollback is not None:

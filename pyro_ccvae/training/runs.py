@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 import torch
 
-from ..datasets import ImageDataset, load_dataset, read_dataset, resolve_dataset
+from ..datasets import BUILT_IN, PREPARED, ImageDataset, load_dataset, read_dataset, resolve_dataset
+from ..datasets.h5format import fingerprint
 from ..datasets.tensors import select_images
 from ..errors import CheckpointError, NonFiniteLoss, RunMismatch
 from ..rng import seeded
@@ -83,9 +84,25 @@ def _shape(shape) -> str:
     return "x".join(map(str, shape))
 
 
+def trained_data_path(run_dir, model_config) -> Path:
+    """The data file the run was trained on. Runs store it absolute; older ones relative to the
+    folder `fit` ran in, looked up from here and from the folder above the runs folder (where
+    `fit` ran for runs/NAME). CheckpointError naming it if it is not found."""
+    stored = Path(model_config.dataset.get("path", ""))
+    for candidate in (stored, Path(run_dir).resolve().parent.parent / stored):
+        if stored.parts and candidate.is_file():
+            return candidate
+    raise CheckpointError(
+        f"the data file the run {run_dir} was trained on, {stored}, is not found",
+        remedy="give the data file, or the data folder holding it",
+        setting="run_data",
+        path=stored,
+    )
+
+
 def load_run_data(run_dir, model, dataset: str | os.PathLike | None = None) -> ImageDataset:
     """The data a run was trained on (or `dataset`), with the run's labels in its order."""
-    path = dataset or checkpoint.load_config(run_dir)["model"]["dataset"]["path"]
+    path = dataset or trained_data_path(run_dir, model.config)
     return data_for_run(model.config, load_dataset(path), run_dir, path)
 
 
@@ -107,23 +124,39 @@ def train_new_run(
     replace: bool = False,
     stop: Callable[[], int] | None = None,
     on_rollback: Callable[[NonFiniteLoss, float], None] | None = None,
+    on_epoch_start: Callable[[int, int, int], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
     model_name: str = "ccvae",
 ) -> tuple[torch.nn.Module, list[dict]]:
-    """Loads the data, builds the model named `model_name` (a key of registry.MODELS), writes
-    the run's config.json and trains it (see `loop.fit`). Weight initialisation and every draw
-    come from `config.seed` (torch's global generator is given back as it was).
+    """Loads and checks the data, builds the model named `model_name` (a key of
+    registry.MODELS), and trains it (see `loop.fit`). Weight initialisation and every draw come
+    from `config.seed` (torch's global generator is given back as it was). `on_note` receives
+    notes on the labelled rows (training.labelled).
 
-    A `run_dir` already holding a run raises RunExists unless `replace`."""
+    A `run_dir` already holding a run raises RunExists unless `replace`; a run it replaces is
+    left untouched until the new run has checked all its inputs and written its first
+    checkpoint (it is built beside it, then moved in: checkpoint.staging_dir, publish)."""
     registry.check_options(model_name, {k for k in ("alpha", "beta") if getattr(config, k) is not None})
-    checkpoint.new_run_dir(run_dir, replace)
+    run_dir = Path(run_dir)
+    checkpoint.check_free(run_dir, replace)
     with seeded(config.seed, device):
-        dataset_path = resolve_dataset(config.dataset, data_dir)
-        data = prepare_data(read_dataset(dataset_path), config, device)
-        dataset_info = {"name": config.dataset, "path": str(dataset_path)}
+        dataset_path = resolve_dataset(config.dataset, data_dir).resolve()
+        if config.dataset not in BUILT_IN + tuple(PREPARED):  # a file: recorded where it is, not where fit ran
+            config = dataclasses.replace(config, dataset=str(dataset_path))
+        dataset = read_dataset(dataset_path)
+        data = prepare_data(dataset, config, device)
+        for note in data.notes if on_note is not None else ():
+            on_note(note)
+        dataset_info = {"name": config.dataset, "path": str(dataset_path), "fingerprint": fingerprint(dataset)}
         model = new_model(data, options, dataset_info, model_name).to(device)
-        checkpoint.save_config(Path(run_dir), model.config, asdict(config), model_name)
         elbo = registry.spec_of(model_name).make_elbo(model, config)
-        return model, fit(model, elbo, data, config, run_dir, on_step, on_epoch, stop=stop, on_rollback=on_rollback)
+        staging = checkpoint.staging_dir(run_dir)
+        checkpoint.save_config(staging, model.config, asdict(config), model_name)
+        history = fit(
+            model, elbo, data, config, staging, on_step, on_epoch, stop=stop, on_rollback=on_rollback,
+            on_epoch_start=on_epoch_start, publish=lambda: checkpoint.publish(staging, run_dir),
+        )  # fmt: skip
+        return model, history
 
 
 def resume_run(
@@ -136,23 +169,34 @@ def resume_run(
     epochs: int | None = None,
     stop: Callable[[], int] | None = None,
     on_rollback: Callable[[NonFiniteLoss, float], None] | None = None,
+    on_epoch_start: Callable[[int, int, int], None] | None = None,
 ) -> tuple[torch.nn.Module, list[dict]]:
     """Continues the run in `run_dir` from its last checkpoint with the settings of its
-    config.json (see `loop.fit`); `epochs` may raise its number of epochs. RunMismatch if the
-    run has finished, `epochs` is below the epochs done, or the data no longer fit the run."""
+    config.json (see `loop.fit`); `epochs` may raise its number of epochs. The data file is
+    the one the run was trained on (`trained_data_path`), or the run's data set found in
+    `data_dir`; never another data set: RunMismatch if its fingerprint differs from the
+    recorded one, if the run has finished, or if `epochs` is below the epochs done."""
     run_dir = Path(run_dir)
     saved = checkpoint.load_config(run_dir)
     spec, model_config, config = _configs(saved, run_dir)
     state = checkpoint.load_checkpoint(run_dir, device)
     config.epochs = _total_epochs(state.get("epoch"), config.epochs if epochs is None else epochs, run_dir)
-    dataset_path = resolve_dataset(config.dataset, data_dir)
-    data = data_for_run(model_config, read_dataset(dataset_path), run_dir, dataset_path)
+    if data_dir is not None:
+        dataset_path = resolve_dataset(config.dataset, data_dir)
+    else:
+        dataset_path = trained_data_path(run_dir, model_config)
+    dataset = read_dataset(dataset_path)
+    recorded = model_config.dataset.get("fingerprint")
+    if recorded is not None and fingerprint(dataset) != recorded:
+        raise RunMismatch(f"{dataset_path} is not the data the run {run_dir} was trained on (its contents differ)")
+    data = data_for_run(model_config, dataset, run_dir, dataset_path)
     prepared = prepare_data(data, dataclasses.replace(config, labels=list(model_config.label_names)), device)
     with seeded(config.seed, device):  # the checkpoint's generator states replace this seed's
         model = spec.model_class(model_config).to(device)
         checkpoint.save_config(run_dir, model_config, asdict(config), spec.name)
         elbo = spec.make_elbo(model, config)
-        history = fit(model, elbo, prepared, config, run_dir, on_step, on_epoch, state=state, stop=stop, on_rollback=on_rollback)
+        history = fit(model, elbo, prepared, config, run_dir, on_step, on_epoch, state=state, stop=stop,
+                      on_rollback=on_rollback, on_epoch_start=on_epoch_start)  # fmt: skip
     return model, history
 
 

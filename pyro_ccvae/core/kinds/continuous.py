@@ -26,6 +26,7 @@ from .base import Label, LabelGroup, missing_share
 
 TRAVERSAL_SDS = 2.0  # traversals and default sweeps run over mean -/+ this many sd of p(y_i)
 OTHER_VALUE_SDS = 1.5  # an intervention moves a value to mean + or - this many sd
+RANGE_SDS = 100.0  # a value asked for must lie within mean -/+ this many sd of the labelled values
 
 
 class ContinuousLabel(Label):
@@ -42,6 +43,14 @@ class ContinuousLabel(Label):
             raise LabelError(
                 f"{self.name} is continuous: its value must be a finite number (for example {self.name}=35), got {text.strip()!r}"
             )
+        if self.prior is not None:  # p(z_c | y) is linear in y: far outside the data, z_c leaves anything decodable
+            mean, std = self.prior
+            low, high = mean - RANGE_SDS * std, mean + RANGE_SDS * std
+            if not low <= value <= high:
+                raise LabelError(
+                    f"{self.name}={text.strip()} is far outside the values the model was trained on (mean {mean:g}, "
+                    f"sd {std:g}); give a value from {low:g} to {high:g}"
+                )
         return value
 
     def format(self, value):
