@@ -26,3 +26,12 @@ def move_off_symmetric_start(model) -> None:
 def loc_scale(distribution):
     """(mean, standard deviation) of a diagonal Gaussian such as p_psi(z_c | y)."""
     return distribution.mean, distribution.stddev
+
+
+def one_line_error(result, code: int, message: str) -> None:
+    """A click result that failed with exit code `code` and exactly one error line holding
+    `message`, without a traceback."""
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and message in errors[0], result.output

@@ -15,7 +15,7 @@ from pyro_ccvae.datasets import read_dataset
 from pyro_ccvae.training.runs import load_model
 from pyro_ccvae_cli.main import cli
 
-from .helpers import tiny_synthfaces
+from .helpers import one_line_error, tiny_synthfaces
 
 FAST = ["--epochs", "1", "--batch-size", "32", "--z-s-dim", "4", "--device", "cpu"]
 CLASSES = {"ccvae": CCVAE, "m2": M2, "diva": DIVA, "mvae": MVAE}
@@ -24,11 +24,6 @@ CLASSES = {"ccvae": CCVAE, "m2": M2, "diva": DIVA, "mvae": MVAE}
 def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
-
-def one_line_error(result, code: int, message: str) -> None:
-    assert result.exit_code == code, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1 and message in errors[0] and "Traceback" not in result.output, result.output
 
 
 @pytest.fixture(scope="module")

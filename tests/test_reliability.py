@@ -30,18 +30,14 @@ from pyro_ccvae.errors import DatasetError
 from pyro_ccvae.training.runs import load_model
 from pyro_ccvae_cli.main import cli
 
+from .helpers import one_line_error
+
 TINY = ["--epochs", "1", "--batch-size", "16", "--z-s-dim", "4", "--classifier-samples", "4", "--device", "cpu"]
 
 
 def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
-
-def one_line_error(result, code: int, message: str) -> None:
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1 and message in errors[0], result.output
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from pyro_ccvae.training.runs import data_for_run, load_model, resume_run, train
 from pyro_ccvae_cli.data import data as data_command
 from pyro_ccvae_cli.main import cli
 
-from .helpers import tiny_synthfaces
+from .helpers import one_line_error, tiny_synthfaces
 
 CPU = torch.device("cpu")
 REPO = Path(__file__).resolve().parents[1]
@@ -43,12 +43,6 @@ FIT_ARGS = ["--epochs", "2", "--batch-size", "16", "--classifier-samples", "8", 
 def run(*args, command=cli):
     return CliRunner().invoke(command, [str(a) for a in args], catch_exceptions=False)
 
-
-def one_line_error(result, code: int, message: str) -> None:
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1 and message in errors[0], result.output
 
 
 def config(data_file: Path, **changes) -> TrainConfig:
