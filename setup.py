@@ -15,6 +15,8 @@ setup(
     # cli/ is installed as `pyro_ccvae_cli`, a name no other package will have.
     packages=find_packages(include=["pyro_ccvae", "pyro_ccvae.*"]) + ["pyro_ccvae_cli"],
     package_dir={"pyro_ccvae_cli": "cli"},
+    # The explorer's page (script, style, HTML) is served from the installed package.
+    package_data={"pyro_ccvae.explorer": ["static/*"]},
     install_requires=[
         "torch>=2.1",
         "torchvision>=0.16",
@@ -29,7 +31,8 @@ setup(
         "scikit-learn>=1.3",
     ],
     extras_require={
-        "test": ["pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6"],
+        # selenium drives Debian's chromium + chromium-driver in the explorer's browser test.
+        "test": ["pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6", "selenium>=4.15"],
     },
     entry_points={"console_scripts": ["pyro-ccvae = pyro_ccvae_cli.entry:main"]},
 )

@@ -40,6 +40,7 @@ HINTS = {
     "oracle_dir": "train one with `pyro-ccvae oracle fit`",
     "resume": "resume with: pyro-ccvae fit --resume {run_dir}",
     "run_data": "pass --dataset FILE (evaluate and the manipulations) or --data-dir DIR (fit --resume)",
+    "port": "choose another --port (0: any free port)",
 }
 
 

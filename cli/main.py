@@ -4,7 +4,7 @@ import click
 
 from pyro_ccvae import __version__
 
-from . import bench, compare, data, evaluate, fit, manipulate, oracle, sample
+from . import bench, compare, data, evaluate, explore, fit, manipulate, oracle, sample
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,7 +14,7 @@ def cli():
 
     Train with `fit`, generate with chosen labels with `sample`, measure with `evaluate`,
     compare with the paper's baselines with `compare`, and turn real data sets into the
-    project's HDF5 format with `data prepare`.
+    project's HDF5 format with `data prepare`. Explore a run in the browser with `explore`.
     """
 
 
@@ -29,3 +29,4 @@ cli.add_command(manipulate.traverse_command)
 cli.add_command(manipulate.swap_command)
 cli.add_command(manipulate.diversity_command)
 cli.add_command(oracle.oracle)
+cli.add_command(explore.explore)

@@ -58,6 +58,21 @@ class DeviceError(InvalidRequest, RuntimeError):
     """A device that does not exist on this machine, or a name torch does not know."""
 
 
+# Uploaded images (the explorer) -------------------------------------------------------------
+
+
+class UploadError(InvalidRequest):
+    """An uploaded image that cannot be used: not an image, or an image that cannot be decoded."""
+
+
+class UnsupportedImage(UploadError):
+    """An uploaded file of a type that is not accepted (only common image formats are)."""
+
+
+class UploadTooLarge(UploadError):
+    """An uploaded file over the size limit, or an image with too many pixels."""
+
+
 # Run folders and oracles -------------------------------------------------------------------
 
 

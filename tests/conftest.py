@@ -3,6 +3,11 @@ import pytest
 import torch
 
 from pyro_ccvae.core.model import CCVAE, CCVAEConfig
+from pyro_ccvae.datasets import write_dataset
+from pyro_ccvae.datasets.synthfaces import generate_synthfaces
+from pyro_ccvae.explorer import Explorer
+from pyro_ccvae.training.config import ModelOptions, TrainConfig
+from pyro_ccvae.training.runs import train_new_run
 
 from .helpers import move_off_symmetric_start
 
@@ -33,3 +38,21 @@ def tiny_batch():
     y = torch.bernoulli(torch.full((6, 3), 0.5), generator=g)
     mask = torch.tensor([[1, 1, 1], [1, 1, 1], [0, 0, 0], [0, 0, 0], [1, 0, 1], [0, 1, 0]], dtype=torch.bool)
     return x, y, mask
+
+
+@pytest.fixture(scope="session")
+def mixed_run(tmp_path_factory):
+    """A run of one short epoch on tiny synthfaces-mixed (120 16x16 images): binary,
+    categorical and continuous labels."""
+    folder = tmp_path_factory.mktemp("mixed_run")
+    path = folder / "mixed.h5"
+    write_dataset(path, generate_synthfaces(120, seed=0, size=16, variant="mixed"))
+    config = TrainConfig(dataset=str(path), epochs=1, batch_size=32, num_classifier_samples=4)
+    train_new_run(config, ModelOptions(z_s_dim=4), folder / "run", torch.device("cpu"))
+    return folder / "run"
+
+
+@pytest.fixture(scope="session")
+def explorer(mixed_run):
+    """The explorer (pyro_ccvae.explorer.Explorer) of `mixed_run`."""
+    return Explorer.from_run(mixed_run)

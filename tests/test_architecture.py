@@ -226,6 +226,7 @@ LAYERS = {
     "baselines": {"errors", "rng", "core"},
     "training": {"errors", "rng", "devices", "core", "datasets", "baselines"},
     "analysis": {"errors", "rng", "devices", "core", "datasets", "baselines", "training"},
+    "explorer": {"errors", "rng", "devices", "core", "datasets", "baselines", "training", "analysis"},
 }
 
 

@@ -13,6 +13,7 @@ TINY = {
     "step_times.py": ["--steps", "1", "--rounds", "1", "--image-size", "16", "--batch-size", "8", "--num-labels", "3"],
     "prepare_celeba.py": ["--n", "12", "--workers", "1", "--size", "16"],
     "digits_z_c_size.py": ["--sizes", "1", "--seeds", "0", "--epochs", "1"],
+    "explorer_update.py": ["--image-size", "16", "--updates", "3", "--warmup", "1"],
 }
 HELPERS = {"plain_torch_loss.py"}  # imported by the scripts above, not run on its own
 
@@ -30,3 +31,7 @@ def test_benchmark_script_runs(script, tmp_path):
     if script == "step_times.py":
         figures = json.loads(result.stdout)
         assert figures["ms_per_step"]["pyro_labelled"] > 0 and figures["pyro_over_torch_labelled"] > 0
+    if script == "explorer_update.py":
+        figures = json.loads(result.stdout)
+        assert set(figures["ms"]) == {"move_library", "move_http", "new_image_http"}
+        assert all(0 < t["median"] <= t["p95"] <= t["max"] for t in figures["ms"].values())

@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import BinaryIO, Callable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image
@@ -44,8 +44,9 @@ def centre_square(width: int, height: int) -> tuple[int, int, int, int]:
     return left, top, left + side, top + side
 
 
-def load_square(path: str | os.PathLike, size: int, mode: str) -> np.ndarray:
-    """The centred square crop of an image file resized to size x size: uint8 [C, size, size].
+def load_square(path: str | os.PathLike | BinaryIO, size: int, mode: str) -> np.ndarray:
+    """The centred square crop of an image file (a path, or a binary file object such as an
+    upload's bytes in `io.BytesIO`) resized to size x size: uint8 [C, size, size].
 
     `mode` is "RGB" (3 channels) or "L" (1 channel, grayscale). Raises DatasetError naming the
     file if it is missing or cannot be decoded.
