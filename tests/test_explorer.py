@@ -470,9 +470,11 @@ def test_explore_refuses_a_missing_run_and_a_taken_port(tmp_path, explorer, mixe
         taken.server_close()
 
 
-def test_explore_serves_the_run_until_interrupted(mixed_run, monkeypatch):
-    """The command prints the page's address and serves the run; Ctrl-C ends it with exit 0.
-    (In process: the server answers one request, then the 'user' presses Ctrl-C.)"""
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_explore_serves_the_run_until_interrupted(mixed_run, monkeypatch, host):
+    """The command prints the page's address and serves the run; Ctrl-C ends it with exit 0;
+    it warns when the page is open to other machines. (In process: the server answers one
+    request, then the 'user' presses Ctrl-C.)"""
     answers = []
 
     def serve_one_request_then_ctrl_c(server):
@@ -483,9 +485,10 @@ def test_explore_serves_the_run_until_interrupted(mixed_run, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(ExplorerServer, "serve_forever", serve_one_request_then_ctrl_c)
-    result = CliRunner().invoke(cli, ["explore", "--run", str(mixed_run), "--port", "0", "--device", "cpu"])
+    result = CliRunner().invoke(cli, ["explore", "--run", str(mixed_run), "--port", "0", "--host", host])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"serving {mixed_run} at http://127.0.0.1:")
+    assert f"serving {mixed_run} at http://{host}:" in result.stdout
+    assert ("other machines" in result.stderr) == (host != "127.0.0.1")
     (status, _, data), = answers
     assert status == 200 and json.loads(data)["run"] == "run"
     assert [c["name"] for c in json.loads(data)["labels"]] == load_model(mixed_run).config.label_names

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from .controls import words
+
 
 @torch.no_grad()
 def label_beliefs(model, z_c: torch.Tensor) -> dict[str, dict]:
@@ -27,6 +29,5 @@ def label_beliefs(model, z_c: torch.Tensor) -> dict[str, dict]:
                 }
             else:
                 mean, sd = float(q.mean[0, j]), float(q.stddev[0, j])
-                shown = float(f"{mean:.3g}")  # three significant digits
-                beliefs[label.name] = {"value": mean, "sd": sd, "text": f"{label.format(shown)} ± {sd:.2g}"}
+                beliefs[label.name] = {"value": mean, "sd": sd, "text": f"{words(label, mean)} ± {sd:.2g}"}
     return beliefs

@@ -29,6 +29,11 @@ TRAVERSAL_SPAN = 2.0  # the slider runs SPAN standard deviations beyond each sid
 VALUE_STEPS = 100  # a continuous slider moves in (high - low) / VALUE_STEPS
 
 
+def words(label, value: float) -> str:
+    """A label's value as the page shows it: `label.format`, a real value to 3 significant digits."""
+    return label.format(value if label.discrete else float(f"{value:.3g}"))
+
+
 def number(value, name: str) -> float:
     """`value` as a finite float; InvalidRequest naming the label if it is not a number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -129,7 +134,7 @@ class ValueControl(Control):
         return float(self.model.predict_labels(z_c)[0, self.index])
 
     def text(self, setting):
-        return f"{self.name}={self.label.format(setting)}"
+        return f"{self.name}={words(self.label, setting)}"
 
 
 class ClassChoice(ValueControl):
@@ -159,7 +164,7 @@ class ValueSlider(ValueControl):
         self.low, self.high = (float(end) for end in self.label.traversal_ends())
 
     def shape(self):
-        marks = [{"at": v, "text": self.label.format(v)} for v in (self.low, self.high)]
+        marks = [{"at": v, "text": words(self.label, v)} for v in (self.low, self.high)]
         return {"min": self.low, "max": self.high, "step": (self.high - self.low) / VALUE_STEPS, "marks": marks}
 
     def check(self, setting):
@@ -167,7 +172,7 @@ class ValueSlider(ValueControl):
         slack = 1e-6 * (self.high - self.low)  # the page's steps may round the ends
         if not self.low - slack <= value <= self.high + slack:
             raise InvalidRequest(
-                f"{self.name} takes a value from {self.label.format(self.low)} to {self.label.format(self.high)}, "
+                f"{self.name} takes a value from {words(self.label, self.low)} to {words(self.label, self.high)}, "
                 f"got {value:g}"
             )
         return value

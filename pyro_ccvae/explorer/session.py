@@ -30,7 +30,7 @@ from ..errors import InvalidRequest
 from ..training.registry import require
 from ..training.runs import load_model, load_run_data
 from .beliefs import label_beliefs
-from .controls import Control, control_for, number
+from .controls import Control, control_for, number, words
 from .pictures import data_url, read_upload, variance_picture
 
 SOURCE = re.compile(r"(test|prior|upload):(\d{1,9})")
@@ -170,7 +170,7 @@ class Explorer:
             return None
         row = self.labels[int(number_)]
         return {
-            label.name: None if np.isnan(value) else label.format(float(value))
+            label.name: None if np.isnan(value) else words(label, float(value))
             for label, value in zip(self.model.config.labels, row)
         }
 
@@ -207,7 +207,7 @@ class Explorer:
             return {
                 "label": label,
                 "value": value,
-                "text": f"{label}={self.model.config.labels[index].format(value)}",
+                "text": f"{label}={words(self.model.config.labels[index], value)}",
                 "samples": [data_url(s) for s in samples],
                 "variance": data_url(variance_picture(variance)),
                 "max_variance": float(variance.max()),

@@ -171,7 +171,10 @@ function marksOf(describe) {
   const marks = el("div", { class: "marks" });
   for (const mark of describe.marks) {
     const at = el("span", {}, mark.text);
-    at.style.left = `${(100 * (mark.at - describe.min)) / span}%`;
+    const percent = (100 * (mark.at - describe.min)) / span;
+    at.style.left = `${percent}%`;
+    if (percent < 8) at.style.transform = "none"; // keep the ends' words inside the panel
+    if (percent > 92) at.style.transform = "translateX(-100%)";
     marks.append(at);
   }
   return marks;
