@@ -95,14 +95,18 @@ def serving(explorer):
         server.server_close()
 
 
-def screenshot(driver, url: str, path, source: str = "test:0", settings: dict | None = None) -> None:
+def screenshot(driver, url: str, path, source="test:0", settings: dict | None = None, diversity=None) -> None:
     """Opens the page on image `source`, moves the controls named in `settings` ({label:
-    setting}, as the page sends them), and saves a screenshot of the whole page to `path`."""
+    setting}, as the page sends them), shows the diversity of label `diversity` (default:
+    the first), and saves a screenshot of the whole page to `path`."""
     driver.get(url)
     wait_until_idle(driver)
     driver.execute_script("window.explorer.choose(arguments[0])", source)
     for name, setting in (settings or {}).items():
         driver.execute_script("window.explorer.move(arguments[0], arguments[1])", name, setting)
+    if diversity is not None:
+        choice = "const s = document.getElementById('diversity-label'); s.value = arguments[0];"
+        driver.execute_script(choice + "s.dispatchEvent(new Event('change'));", diversity)
     wait_until_idle(driver)
     width, height = driver.execute_script(
         "return [document.documentElement.clientWidth, document.documentElement.scrollHeight]"
@@ -120,12 +124,13 @@ def main():
     parser.add_argument("--source", default="test:0")
     parser.add_argument("--set", action="append", default=[], metavar="LABEL=SETTING",
                         help="a control to move, as the page sends it (a slider position, a class index, a value)")
+    parser.add_argument("--diversity", default=None, metavar="LABEL", help="the diversity panel's label")
     args = parser.parse_args()
     from pyro_ccvae.explorer import Explorer
 
     settings = {name: (float(v) if "." in v else int(v)) for name, _, v in (s.partition("=") for s in args.set)}
     with serving(Explorer.from_run(args.run)) as url, chromium() as driver:
-        screenshot(driver, url, args.out, args.source, settings)
+        screenshot(driver, url, args.out, args.source, settings, args.diversity)
 
 
 if __name__ == "__main__":

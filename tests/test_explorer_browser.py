@@ -94,6 +94,8 @@ def test_the_page_loads_nothing_from_elsewhere_and_downloads_what_it_shows(page)
 
 def test_a_screenshot_of_the_page(page, explorer, tmp_path):
     driver, url = page
-    screenshot(driver, url, tmp_path / "explorer.png", "test:1", {"Smiling": 90, "Hair": 3})
+    screenshot(driver, url, tmp_path / "explorer.png", "test:1", {"Smiling": 90, "Hair": 3}, diversity="Age")
     picture = Image.open(tmp_path / "explorer.png")
     assert picture.width >= 1000 and picture.height >= 800
+    caption = driver.find_element("id", "variance-caption").text
+    assert caption.startswith("per-pixel variance of Age=")
