@@ -5,8 +5,9 @@ Each says what is wrong in the library's own terms. Two families tell a front en
 - `InvalidRequest`: what was asked cannot be done (an unknown label, data set or model, an
   impossible value or device, a run folder that is taken or does not fit); fixed by asking
   differently.
-- everything else (`DatasetError`, `CheckpointError`, `NonFiniteLoss`, `Interrupted`): a file
-  that is missing, unreadable or corrupt, or a run that failed or was stopped.
+- everything else (`DatasetError`, `CheckpointError`, `NonFiniteLoss`, `Interrupted`,
+  `ProcessLost`, `PeerFailed`): a file that is missing, unreadable or corrupt, or a run that
+  failed or was stopped.
 
 An error whose fix is a change of one setting names it in `setting` (a parameter of the
 library function or config that raised it, such as "sup_fraction" or "replace"), with any
@@ -121,3 +122,33 @@ class Interrupted(CCVAEError):
             setting="resume",
             run_dir=run_dir,
         )
+
+
+# Data-parallel runs (training/distributed.py) ---------------------------------------------
+
+
+class ProcessLost(CCVAEError):
+    """A process of a data-parallel run found that another one stopped or died: an exchange
+    with it failed. The run's last checkpoint, if it has one, is kept."""
+
+    def __init__(self, rank: int, size: int, cause: str, last_good=None, run_dir=None):
+        self.rank, self.size = rank, size
+        problem = f"process {rank} of {size}: another process of the run stopped or died ({cause})"
+        if run_dir is None:
+            super().__init__(problem)
+        else:
+            super().__init__(
+                f"{problem}; the last checkpoint, at {last_good}, is kept in {run_dir}",
+                remedy="resume_run continues it, with any number of processes",
+                setting="resume",
+                run_dir=run_dir,
+            )
+
+
+class PeerFailed(CCVAEError):
+    """Another process of a data-parallel run failed while the run was being set up (each
+    process reads the data and builds the model); its error is given."""
+
+    def __init__(self, rank: int, size: int, error: str):
+        self.rank, self.size = rank, size
+        super().__init__(f"process {rank} of {size} failed: {error}")

@@ -26,6 +26,13 @@ def seeded(seed: int, device: torch.device | str | None = None):
         yield
 
 
+def reseed(seed: int) -> None:
+    """Starts torch's global generators (the CPU's and every GPU's) from `seed`. Only for code
+    already inside `seeded(...)`, which gives the caller's state back: a process of a
+    data-parallel run draws its own noise so (training/distributed.py)."""
+    torch.manual_seed(seed)
+
+
 def seed_from(generator: torch.Generator) -> int:
     """A seed drawn from `generator` (advancing it)."""
     return int(torch.randint(MAX_SEED, (), generator=generator, device=generator.device))

@@ -11,6 +11,11 @@ interrupted and resumed therefore ends with exactly the parameters of one never 
 NaN and infinite losses are found without a host-device sync per step: the step losses stay
 on the device and are checked together every `CHECK_EVERY` steps, and before each checkpoint
 together with the parameters, so a checkpoint never holds non-finite weights.
+
+With several processes (a `distributed.World` from torchrun) each step takes N x batch_size
+rows of the epoch's order, each process its share, and the processes decide together when to
+stop and whether the losses are finite; rank 0 alone writes. The position in the epoch is also
+kept in rows, so a run resumes with any number of processes (distributed.py says how).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from ..errors import CheckpointError, Interrupted, NonFiniteLoss
 from . import checkpoint
 from .config import TrainConfig
 from .curves import curves_figure
+from .distributed import SOLO, World
 from .validation import label_scores
 
 CHECK_EVERY = 50  # steps between checks of the losses for NaN (one host-device sync each)
@@ -44,7 +50,7 @@ class Position:
     """How far a run has trained."""
 
     epoch: int = 0  # epochs finished
-    batch: int = 0  # batches finished in the epoch after those
+    batch: int = 0  # steps finished in the epoch after those (each of N x batch_size rows with N processes)
     step: int = 0  # optimizer steps in all
 
     def __str__(self) -> str:
@@ -96,13 +102,15 @@ def stop_signals(signums=(signal.SIGINT, signal.SIGTERM)):
 class Trainer:
     """One run's training state, written to and restored from its checkpoint."""
 
-    def __init__(self, model, elbo, data: PreparedData, config: TrainConfig, run_dir: Path):
+    def __init__(self, model, elbo, data: PreparedData, config: TrainConfig, run_dir: Path, world: World = SOLO):
         self.model, self.elbo, self.data, self.config, self.run_dir = model, elbo, data, config, Path(run_dir)
+        self.world = world
         self.device = data.train.labels.device
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         self.order = torch.Generator().manual_seed(config.seed)  # draws each epoch's batch order
         self.epoch_order = self.order.get_state()  # `order` as the epoch in progress began
         self.position = Position()
+        self.rows_done = 0  # rows of the epoch's order trained on, by all processes
         self.last_saved = Position()
         self.epoch_loss = torch.zeros((), device=self.device)
         self.epoch_seconds = 0.0  # time spent on the epoch in progress before the last resume
@@ -110,25 +118,37 @@ class Trainer:
         self.history: list[dict] = []
         self.rollbacks = 0
         self.unchecked: list[torch.Tensor] = []  # step losses not yet checked for NaN
+        world.own_noise(config.seed, 0)
 
     def state_dict(self) -> dict:
-        """Everything needed to go on exactly from here (see the module docstring)."""
+        """Everything needed to go on exactly from here (see the module docstring). Every
+        process of a run calls it: it sums the epoch's loss and gathers their random states."""
         p = self.position
-        rng = {"torch": torch.get_rng_state(), "order": self.epoch_order}
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        states = self.world.gather(self.rng_state())
+        rng = {**states[0], "order": self.epoch_order}
+        if self.world.size > 1:
+            rng["ranks"] = states
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "epoch": p.epoch,
             "batch": p.batch,
             "step": p.step,
-            "epoch_loss": self.epoch_loss,
+            "epoch_rows": self.rows_done,
+            "world_size": self.world.size,
+            "epoch_loss": self.world.sum(self.epoch_loss),
             "epoch_seconds": self.epoch_seconds + time.perf_counter() - self.epoch_start if p.batch else 0.0,
             "history": self.history,
             "nan_rollbacks": self.rollbacks,
             "rng": rng,
         }
+
+    def rng_state(self) -> dict:
+        """This process's torch generators (the CPU's, and the GPU's when training on one)."""
+        state = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            state["cuda"] = torch.cuda.get_rng_state(self.device)
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         """Goes back to a state written by `state_dict`; CheckpointError if `state` is not one."""
@@ -136,34 +156,50 @@ class Trainer:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
             self.position = Position(int(state["epoch"]), int(state["batch"]), int(state["step"]))
-            self.epoch_loss = state["epoch_loss"].to(self.device)
+            self.rows_done = int(state.get("epoch_rows", self.position.batch * self.config.batch_size))  # one process before
+            loss = state["epoch_loss"].to(self.device)  # summed over the processes: rank 0 holds it
+            self.epoch_loss = loss if self.world.writes else torch.zeros_like(loss)
             self.epoch_seconds = float(state["epoch_seconds"])
             self.history = list(state["history"])
             self.rollbacks = int(state["nan_rollbacks"])
             self.epoch_order = state["rng"]["order"].cpu()
             self.order.set_state(self.epoch_order)
-            torch.set_rng_state(state["rng"]["torch"].cpu())
-            if self.device.type == "cuda" and "cuda" in state["rng"]:
-                torch.cuda.set_rng_state(state["rng"]["cuda"].cpu(), self.device)
+            self.load_rng_state(state["rng"])
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
             raise CheckpointError(f"the checkpoint in {self.run_dir} cannot be resumed ({type(e).__name__}: {e})") from e
         self.last_saved = dataclasses.replace(self.position)
         self.unchecked.clear()
 
+    def load_rng_state(self, rng: dict) -> None:
+        """This process's generators from a checkpoint's: its own if the run had as many
+        processes, rank 0's for rank 0, else a seed of its own (World.own_noise)."""
+        ranks = rng.get("ranks")
+        own = ranks[self.world.rank] if ranks is not None and len(ranks) == self.world.size else rng
+        if self.world.rank and own is rng:
+            self.world.own_noise(self.config.seed, self.position.step)
+            return
+        torch.set_rng_state(own["torch"].cpu())
+        if self.device.type == "cuda" and "cuda" in own:
+            torch.cuda.set_rng_state(own["cuda"].cpu(), self.device)
+
     def save(self) -> None:
         """Writes the checkpoint, once the losses since the last check and the parameters are
         known to be finite (NonFiniteLoss otherwise, leaving the last checkpoint as it was)."""
         self.check_finite(parameters=True)
-        checkpoint.save_checkpoint(self.run_dir, self.state_dict())
+        state = self.state_dict()
+        if self.world.writes:
+            checkpoint.save_checkpoint(self.run_dir, state)
         self.last_saved = dataclasses.replace(self.position)
 
     def check_finite(self, parameters: bool = False) -> None:
         """Raises NonFiniteLoss naming the first step whose loss is NaN or infinite (or, with
-        `parameters`, the current step if a parameter is). One host-device sync."""
+        `parameters`, the current step if a parameter is), the same in every process. One
+        host-device sync."""
         losses = torch.stack(self.unchecked) if self.unchecked else torch.zeros(0, device=self.device)
         finite = losses.isfinite()
         if parameters:
             finite = torch.cat([finite, torch.stack([w.isfinite().all() for w in self.model.parameters()])])
+        finite = self.world.all_finite(finite)
         if not finite.all():
             bad = finite[: len(losses)].logical_not().nonzero()
             first = self.position.step - len(losses) + 1 + int(bad[0]) if len(bad) else self.position.step
@@ -173,26 +209,29 @@ class Trainer:
     def run_epoch(self, stop: Callable[[], int] | None, on_step, on_epoch, on_epoch_start=None) -> None:
         """Trains from the current position to the end of the epoch, then validates and saves.
         Between steps, `stop()` returning a signal number saves and raises Interrupted."""
-        train, size = self.data.train, self.config.batch_size
+        train, size = self.data.train, self.config.batch_size * self.world.size
         self.epoch_start = time.perf_counter()
         order = torch.randperm(len(train), generator=self.order).to(self.device)
         if on_epoch_start is not None:
-            on_epoch_start(self.position.epoch + 1, self.position.batch, math.ceil(len(train) / size))
+            steps_left = math.ceil((len(train) - self.rows_done) / size)
+            on_epoch_start(self.position.epoch + 1, self.position.batch, self.position.batch + steps_left)
         self.model.train()
         with pyro.validation_enabled(False):
-            for start in range(self.position.batch * size, len(train), size):
+            while self.rows_done < len(train):
                 self.stop_if_asked(stop)
-                x, y, mask = train.batch(order[start : start + size])
+                rows = order[self.rows_done : self.rows_done + size]
+                x, y, mask = train.batch(self.world.share(rows))
                 loss = self.step(x, y, mask)
+                self.rows_done += len(rows)
                 if on_step is not None:
                     on_step(loss / x.shape[0])
-                if self.checkpoint_due() and start + size < len(train):
+                if self.checkpoint_due() and self.rows_done < len(train):
                     self.save()
         self.end_epoch(on_epoch)
 
     def stop_if_asked(self, stop: Callable[[], int] | None) -> None:
-        """Saves and raises Interrupted if `stop()` returns a signal number."""
-        signum = stop() if stop is not None else 0
+        """Saves and raises Interrupted if `stop()` returns a signal number in any process."""
+        signum = self.world.first_signal(stop() if stop is not None else 0)
         if signum:
             self.save()
             raise Interrupted(signum, dataclasses.replace(self.position), self.run_dir)
@@ -220,7 +259,7 @@ class Trainer:
         self.position = Position(self.position.epoch + 1, 0, self.position.step)
         metrics = {
             "epoch": self.position.epoch,
-            "loss": self.epoch_loss.item() / len(self.data.train),
+            "loss": self.world.sum(self.epoch_loss).item() / len(self.data.train),
             "valid_accuracy": scores["accuracy"],  # mean over discrete labels; None without any
             "valid_per_label": scores["per_label"],
             "valid_regression": scores["regression"],  # continuous labels: MAE and R^2
@@ -230,13 +269,16 @@ class Trainer:
         self.epoch_order = self.order.get_state()
         self.epoch_loss = torch.zeros((), device=self.device)
         self.epoch_seconds = 0.0
+        self.rows_done = 0
         self.save()
         self.write_history()
         if on_epoch is not None:
             on_epoch(metrics)
 
     def write_history(self) -> None:
-        """metrics.jsonl and the training curves of the finished epochs."""
+        """metrics.jsonl and the training curves of the finished epochs (by rank 0)."""
+        if not self.world.writes:
+            return
         checkpoint.write_metrics(self.run_dir, self.history)
         if self.history:
             curves_figure(self.history, self.run_dir / checkpoint.CURVES_FILE)
@@ -267,6 +309,7 @@ def fit(
     on_rollback: Callable[[NonFiniteLoss, float], None] | None = None,
     on_epoch_start: Callable[[int, int, int], None] | None = None,
     publish: Callable[[], Path] | None = None,
+    world: World = SOLO,
 ) -> list[dict]:
     """Trains `model` up to `config.epochs` epochs of mixed labelled/unlabelled batches and
     returns the metrics of every epoch.
@@ -283,26 +326,31 @@ def fit(
     `on_rollback(error, new_lr)`) up to MAX_ROLLBACKS times. A new run built in a staging
     folder (`run_dir`) is moved to its place by `publish()` (which returns that place) once its
     first checkpoint is written (checkpoint.staging_dir, checkpoint.publish).
+
+    With several processes (`world`, see distributed.py) every one calls `fit` with `elbo` from
+    `world.objective`; rank 0 writes the files; a process that finds another gone raises
+    ProcessLost, leaving the last checkpoint.
     """
-    trainer = Trainer(model, elbo, data, config, run_dir)
-    if state is None:
-        trainer.save()
-        if publish is not None:
-            trainer.run_dir = publish()
-    else:
-        trainer.load_state_dict(state)
-        trainer.write_history()  # drops epochs written after the checkpoint
-    while trainer.position.epoch < config.epochs:
-        try:
-            trainer.run_epoch(stop, on_step, on_epoch, on_epoch_start)
-        except NonFiniteLoss as e:
-            if config.on_nan != "rollback":
-                raise
-            if trainer.rollbacks >= MAX_ROLLBACKS:
-                raise NonFiniteLoss(
-                    e.step, e.last_good, trainer.run_dir / checkpoint.CHECKPOINT_FILE, f" (after {MAX_ROLLBACKS} rollbacks)"
-                ) from e
-            lr = trainer.roll_back()
-            if on_rollback is not None:
-                on_rollback(e, lr)
+    trainer = Trainer(model, elbo, data, config, run_dir, world)
+    with world.failures(lambda: (trainer.last_saved, trainer.run_dir)):
+        if state is None:
+            trainer.save()
+            if publish is not None:
+                trainer.run_dir = publish()
+        else:
+            trainer.load_state_dict(state)
+            trainer.write_history()  # drops epochs written after the checkpoint
+        while trainer.position.epoch < config.epochs:
+            try:
+                trainer.run_epoch(stop, on_step, on_epoch, on_epoch_start)
+            except NonFiniteLoss as e:
+                if config.on_nan != "rollback":
+                    raise
+                if trainer.rollbacks >= MAX_ROLLBACKS:
+                    raise NonFiniteLoss(
+                        e.step, e.last_good, trainer.run_dir / checkpoint.CHECKPOINT_FILE, f" (after {MAX_ROLLBACKS} rollbacks)"
+                    ) from e
+                lr = trainer.roll_back()
+                if on_rollback is not None:
+                    on_rollback(e, lr)
     return trainer.history

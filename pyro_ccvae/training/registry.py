@@ -32,6 +32,10 @@ class ModelSpec:
     options: frozenset[str]
     latent_fields: Callable[[ModelOptions, int], dict]  # (options, number of labels) -> config fields
     make_elbo: Callable[[nn.Module, TrainConfig], object]  # (model, settings) -> its objective
+    # Whether some parameters get no gradient from some batches, so that DistributedDataParallel
+    # must look for them every step (find_unused_parameters): the MVAE's label expert sees only
+    # labelled rows. tests/test_distributed.py checks this against every model's gradients.
+    unused_parameters: bool = False
 
 
 def _blocks(options: ModelOptions, num_labels: int) -> dict:
@@ -65,7 +69,7 @@ MODELS = {
         ),
         ModelSpec(
             "mvae", "MVAE", MVAE, MVAEConfig, frozenset({"z_c_block"}),
-            lambda o, n: {"latent_dim": n * o.z_c_block + o.z_s_dim}, _weighted(MVAE_ELBO),
+            lambda o, n: {"latent_dim": n * o.z_c_block + o.z_s_dim}, _weighted(MVAE_ELBO), unused_parameters=True,
         ),
     )
 }  # fmt: skip

@@ -19,6 +19,7 @@ from ..rng import seeded
 from . import checkpoint, registry
 from .build import new_model, prepare_data
 from .config import ModelOptions, TrainConfig
+from .distributed import SOLO, World
 from .loop import fit
 
 DEFAULT_RUNS_DIR = "runs"
@@ -127,6 +128,7 @@ def train_new_run(
     on_epoch_start: Callable[[int, int, int], None] | None = None,
     on_note: Callable[[str], None] | None = None,
     model_name: str = "ccvae",
+    world: World = SOLO,
 ) -> tuple[torch.nn.Module, list[dict]]:
     """Loads and checks the data, builds the model named `model_name` (a key of
     registry.MODELS), and trains it (see `loop.fit`). Weight initialisation and every draw come
@@ -135,26 +137,31 @@ def train_new_run(
 
     A `run_dir` already holding a run raises RunExists unless `replace`; a run it replaces is
     left untouched until the new run has checked all its inputs and written its first
-    checkpoint (it is built beside it, then moved in: checkpoint.staging_dir, publish)."""
+    checkpoint (it is built beside it, then moved in: checkpoint.staging_dir, publish). With
+    several processes (`world`, see distributed.py), every one calls this; rank 0 writes."""
     registry.check_options(model_name, {k for k in ("alpha", "beta") if getattr(config, k) is not None})
     run_dir = Path(run_dir)
-    checkpoint.check_free(run_dir, replace)
+    spec = registry.spec_of(model_name)
     with seeded(config.seed, device):
-        dataset_path = resolve_dataset(config.dataset, data_dir).resolve()
-        if config.dataset not in BUILT_IN + tuple(PREPARED):  # a file: recorded where it is, not where fit ran
-            config = dataclasses.replace(config, dataset=str(dataset_path))
-        dataset = read_dataset(dataset_path)
-        data = prepare_data(dataset, config, device)
+        with world.agreement():  # every process reads and checks the data and builds the model
+            checkpoint.check_free(run_dir, replace)
+            dataset_path = resolve_dataset(config.dataset, data_dir).resolve()
+            if config.dataset not in BUILT_IN + tuple(PREPARED):  # a file: recorded where it is, not where fit ran
+                config = dataclasses.replace(config, dataset=str(dataset_path))
+            dataset = read_dataset(dataset_path)
+            data = prepare_data(dataset, config, device)
+            dataset_info = {"name": config.dataset, "path": str(dataset_path), "fingerprint": fingerprint(dataset)}
+            model = new_model(data, options, dataset_info, model_name).to(device)
+            staging = checkpoint.staging_dir(run_dir) if world.writes else run_dir
+            if world.writes:
+                checkpoint.save_config(staging, model.config, asdict(config), model_name)
         for note in data.notes if on_note is not None else ():
             on_note(note)
-        dataset_info = {"name": config.dataset, "path": str(dataset_path), "fingerprint": fingerprint(dataset)}
-        model = new_model(data, options, dataset_info, model_name).to(device)
-        elbo = registry.spec_of(model_name).make_elbo(model, config)
-        staging = checkpoint.staging_dir(run_dir)
-        checkpoint.save_config(staging, model.config, asdict(config), model_name)
+        elbo = world.objective(spec.make_elbo(model, config), model, spec.unused_parameters)
         history = fit(
             model, elbo, data, config, staging, on_step, on_epoch, stop=stop, on_rollback=on_rollback,
-            on_epoch_start=on_epoch_start, publish=lambda: checkpoint.publish(staging, run_dir),
+            on_epoch_start=on_epoch_start, world=world,
+            publish=lambda: checkpoint.publish(staging, run_dir) if world.writes else run_dir,
         )  # fmt: skip
         return model, history
 
@@ -170,33 +177,38 @@ def resume_run(
     stop: Callable[[], int] | None = None,
     on_rollback: Callable[[NonFiniteLoss, float], None] | None = None,
     on_epoch_start: Callable[[int, int, int], None] | None = None,
+    world: World = SOLO,
 ) -> tuple[torch.nn.Module, list[dict]]:
     """Continues the run in `run_dir` from its last checkpoint with the settings of its
     config.json (see `loop.fit`); `epochs` may raise its number of epochs. The data file is
     the one the run was trained on (`trained_data_path`), or the run's data set found in
     `data_dir`; never another data set: RunMismatch if its fingerprint differs from the
-    recorded one, if the run has finished, or if `epochs` is below the epochs done."""
+    recorded one, if the run has finished, or if `epochs` is below the epochs done. With
+    several processes (`world`), as many as the run had before or not, every one calls this
+    and reads the run folder; rank 0 writes it."""
     run_dir = Path(run_dir)
-    saved = checkpoint.load_config(run_dir)
-    spec, model_config, config = _configs(saved, run_dir)
-    state = checkpoint.load_checkpoint(run_dir, device)
-    config.epochs = _total_epochs(state.get("epoch"), config.epochs if epochs is None else epochs, run_dir)
-    if data_dir is not None:
-        dataset_path = resolve_dataset(config.dataset, data_dir)
-    else:
-        dataset_path = trained_data_path(run_dir, model_config)
-    dataset = read_dataset(dataset_path)
-    recorded = model_config.dataset.get("fingerprint")
-    if recorded is not None and fingerprint(dataset) != recorded:
-        raise RunMismatch(f"{dataset_path} is not the data the run {run_dir} was trained on (its contents differ)")
-    data = data_for_run(model_config, dataset, run_dir, dataset_path)
-    prepared = prepare_data(data, dataclasses.replace(config, labels=list(model_config.label_names)), device)
+    with world.agreement():
+        saved = checkpoint.load_config(run_dir)
+        spec, model_config, config = _configs(saved, run_dir)
+        state = checkpoint.load_checkpoint(run_dir, device)
+        config.epochs = _total_epochs(state.get("epoch"), config.epochs if epochs is None else epochs, run_dir)
+        if data_dir is not None:
+            dataset_path = resolve_dataset(config.dataset, data_dir)
+        else:
+            dataset_path = trained_data_path(run_dir, model_config)
+        dataset = read_dataset(dataset_path)
+        recorded = model_config.dataset.get("fingerprint")
+        if recorded is not None and fingerprint(dataset) != recorded:
+            raise RunMismatch(f"{dataset_path} is not the data the run {run_dir} was trained on (its contents differ)")
+        data = data_for_run(model_config, dataset, run_dir, dataset_path)
+        prepared = prepare_data(data, dataclasses.replace(config, labels=list(model_config.label_names)), device)
     with seeded(config.seed, device):  # the checkpoint's generator states replace this seed's
         model = spec.model_class(model_config).to(device)
-        checkpoint.save_config(run_dir, model_config, asdict(config), spec.name)
-        elbo = spec.make_elbo(model, config)
+        if world.writes:
+            checkpoint.save_config(run_dir, model_config, asdict(config), spec.name)
+        elbo = world.objective(spec.make_elbo(model, config), model, spec.unused_parameters)
         history = fit(model, elbo, prepared, config, run_dir, on_step, on_epoch, state=state, stop=stop,
-                      on_rollback=on_rollback, on_epoch_start=on_epoch_start)  # fmt: skip
+                      on_rollback=on_rollback, on_epoch_start=on_epoch_start, world=world)  # fmt: skip
     return model, history
 
 
