@@ -24,7 +24,7 @@ import contextlib
 
 import click
 
-from pyro_ccvae.errors import CCVAEError, Interrupted, InvalidRequest
+from pyro_ccvae.errors import CCVAEError, Interrupted, InvalidRequest, ProcessLost
 
 # The library's setting (errors.CCVAEError.setting) -> what to do about it on the command line.
 HINTS = {
@@ -51,7 +51,9 @@ def message(error: Exception) -> str:
     return str(error)
 
 
-def _error(text: str, exit_code: int) -> click.ClickException:
+def _error(text: str, exit_code: int, quiet: bool = False) -> click.ClickException | click.exceptions.Exit:
+    if quiet:
+        return click.exceptions.Exit(exit_code)
     error = click.ClickException(text)
     error.exit_code = exit_code
     return error
@@ -61,16 +63,22 @@ INTERRUPTED = "interrupted (Ctrl-C)"
 
 
 @contextlib.contextmanager
-def user_errors(interrupted: str = INTERRUPTED):
+def user_errors(interrupted: str = INTERRUPTED, quiet: bool = False):
     """Turns the library's errors (and OSError) into one-line click errors with their exit
-    codes, and Ctrl-C into the one line `interrupted` (exit 130)."""
+    codes, and Ctrl-C into the one line `interrupted` (exit 130).
+
+    `quiet`: a process of a data-parallel run other than rank 0, which reports for all (the
+    processes stop together, and share their set-up errors): it exits with the code but says
+    nothing, unless it found another process gone (ProcessLost), which rank 0 may have been."""
     try:
         yield
     except KeyboardInterrupt:
-        raise _error(interrupted, 130) from None
+        raise _error(interrupted, 130, quiet) from None
     except Interrupted as e:
-        raise _error(message(e), 128 + e.signum) from e
+        raise _error(message(e), 128 + e.signum, quiet) from e
     except InvalidRequest as e:
-        raise _error(message(e), 2) from e
-    except (CCVAEError, OSError) as e:
+        raise _error(message(e), 2, quiet) from e
+    except ProcessLost as e:
         raise _error(message(e), 1) from e
+    except (CCVAEError, OSError) as e:
+        raise _error(message(e), 1, quiet) from e

@@ -9,6 +9,7 @@ from click.core import ParameterSource
 
 from pyro_ccvae.core import LIKELIHOODS, UNSUP_BOUNDS
 from pyro_ccvae.devices import resolve_device
+from pyro_ccvae.training import distributed
 from pyro_ccvae.training.config import ON_NAN, ModelOptions, TrainConfig
 from pyro_ccvae.training.loop import MAX_ROLLBACKS, ROLLBACK_LR_FACTOR, stop_signals
 from pyro_ccvae.training.registry import MODEL_SPECIFIC, MODELS, spec_of
@@ -25,9 +26,10 @@ from .options import (
     training_options,
 )
 from .progress import Progress, ensure_dataset
+from .torchrun import torchrun_process
 
 MODEL_DEFAULTS = ModelOptions()
-RESUME_OPTIONS = ("resume", "epochs", "device", "data_dir")
+RESUME_OPTIONS = ("resume", "epochs", "device", "data_dir", "devices")
 
 
 @click.command()
@@ -73,39 +75,66 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "data_dir")
                    f"{ROLLBACK_LR_FACTOR:g} (at most {MAX_ROLLBACKS} times).")
 @click.option("--resume", type=click.Path(file_okay=False), default=None,
               help="Continue the run in this folder from its last checkpoint, with its settings; only "
-                   "--epochs (to raise the total), --device and --data-dir may be given with it.")
+                   "--epochs (to raise the total), --device, --devices and --data-dir may be given with it.")
+@click.option("--devices", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train data-parallel on N processes of this machine (one per GPU with CUDA, else N CPU "
+                   "processes): the same as `torchrun --standalone --nproc-per-node N -m pyro_ccvae_cli fit ...`. "
+                   "Each step then takes N x --batch-size images.")
 @click.pass_context
 def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr, z_c_block, z_s_dim, likelihood,
         likelihood_scale, continuous_prior_scale, unsup_bound, num_classifier_samples, alpha, beta, seed, device, out,
-        force, source, checkpoint_every, on_nan, resume):
+        force, source, checkpoint_every, on_nan, resume, devices):
     """Train a CCVAE (or, with --model, a baseline) on a data set with a fraction of its labels,
     or resume a run. Every model shares the data, training loop, checkpoints and NaN guard.
 
     A checkpoint is written every --checkpoint-every steps and at the end of each epoch.
     SIGINT (Ctrl-C) or SIGTERM stops after the current step with a checkpoint to --resume from.
+
+    Started by torchrun (or with --devices), the processes train one model together, each on its
+    share of every step's rows; rank 0 writes the run folder and reports.
     """
+    rank = distributed.launched_rank()
+    try:
+        _check_options(ctx, model_name, resume)
+    except click.UsageError:
+        if rank > 0:  # under torchrun, rank 0 reports
+            ctx.exit(2)
+        raise
+    if devices > 1:
+        with user_errors():
+            ctx.exit(distributed.launch(devices, ["pyro_ccvae_cli.fit", *_arguments(ctx, but="devices")]))
     starting = "interrupted (Ctrl-C) while starting; a run is replaced only once its replacement's first checkpoint is written"
-    with user_errors(starting), Progress() as progress, stop_signals() as stop:
-        device = resolve_device(device)
-        hooks = dict(progress.hooks(), stop=stop)
-        if resume:
-            _check_resume_options(ctx)
-            run_dir = Path(resume)
-            resume_run(run_dir, device, data_dir, epochs=epochs if _given(ctx, "epochs") else None, **hooks)
-        else:
-            _check_model_options(ctx, model_name)
-            ensure_dataset(dataset, data_dir, source)
-            model_part = "" if model_name == "ccvae" else f"-{model_name}"
-            run_dir = Path(out) if out else runs_dir() / f"{Path(dataset).stem}{model_part}-sup{sup:g}-seed{seed}"
-            config = TrainConfig(
-                dataset=dataset, labels=names(labels), sup_fraction=sup, epochs=epochs, batch_size=batch_size, lr=lr,
-                seed=seed, unsup_bound=unsup_bound, num_classifier_samples=num_classifier_samples, alpha=alpha,
-                beta=beta, checkpoint_every=checkpoint_every, on_nan=on_nan,
-            )  # fmt: skip
-            options = ModelOptions(z_c_block, z_s_dim, likelihood, likelihood_scale, continuous_prior_scale)
-            train_new_run(config, options, run_dir, device, data_dir, replace=force, model_name=model_name,
-                          on_note=progress.note, **hooks)  # fmt: skip
-    click.echo(f"run saved in {run_dir}")
+    with torchrun_process() as during_training:
+        with user_errors(starting, quiet=rank > 0), Progress() as progress, stop_signals() as stop:
+            with distributed.joined(resolve_device(device)) as world:
+                hooks = dict(progress.hooks() if world.writes else {}, stop=during_training(stop), world=world)
+                if resume:
+                    run_dir = Path(resume)
+                    resume_run(run_dir, world.device, data_dir, epochs=epochs if _given(ctx, "epochs") else None, **hooks)
+                else:
+                    world.first(lambda: ensure_dataset(dataset, data_dir, source))
+                    model_part = "" if model_name == "ccvae" else f"-{model_name}"
+                    run_dir = Path(out) if out else runs_dir() / f"{Path(dataset).stem}{model_part}-sup{sup:g}-seed{seed}"
+                    config = TrainConfig(
+                        dataset=dataset, labels=names(labels), sup_fraction=sup, epochs=epochs, batch_size=batch_size, lr=lr,
+                        seed=seed, unsup_bound=unsup_bound, num_classifier_samples=num_classifier_samples, alpha=alpha,
+                        beta=beta, checkpoint_every=checkpoint_every, on_nan=on_nan,
+                    )  # fmt: skip
+                    options = ModelOptions(z_c_block, z_s_dim, likelihood, likelihood_scale, continuous_prior_scale)
+                    train_new_run(config, options, run_dir, world.device, data_dir, replace=force, model_name=model_name,
+                                  on_note=progress.note if world.writes else None, **hooks)  # fmt: skip
+        if rank == 0:
+            click.echo(f"run saved in {run_dir}")
+
+
+def _arguments(ctx: click.Context, but: str) -> list[str]:
+    """The options given to this command, but `but`, as command-line arguments."""
+    arguments = []
+    for p in ctx.command.params:
+        if p.name != but and _given(ctx, p.name):
+            value = ctx.params[p.name]
+            arguments += ([p.opts[0]] if value else []) if p.is_flag else [p.opts[0], str(value)]
+    return arguments
 
 
 def _given(ctx: click.Context, name: str) -> bool:
@@ -115,6 +144,16 @@ def _given(ctx: click.Context, name: str) -> bool:
 
 def _flag(ctx: click.Context, name: str) -> str:
     return next(p.opts[0] for p in ctx.command.params if p.name == name)
+
+
+def _check_options(ctx: click.Context, model_name: str, resume) -> None:
+    """The checks of the options that click cannot make alone."""
+    if _given(ctx, "devices") and distributed.launched():
+        raise click.UsageError("--devices starts processes itself; under torchrun, --nproc-per-node says how many")
+    if resume:
+        _check_resume_options(ctx)
+    else:
+        _check_model_options(ctx, model_name)
 
 
 def _check_model_options(ctx: click.Context, model_name: str) -> None:
@@ -130,6 +169,10 @@ def _check_resume_options(ctx: click.Context) -> None:
     others = [p.opts[0] for p in ctx.command.params if p.name not in RESUME_OPTIONS and _given(ctx, p.name)]
     if others:
         raise click.UsageError(
-            f"--resume takes the run's settings from its config.json; only --epochs, --device and "
+            f"--resume takes the run's settings from its config.json; only --epochs, --device, --devices and "
             f"--data-dir may be given with it, not {', '.join(others)}"
         )
+
+
+if __name__ == "__main__":  # `python -m pyro_ccvae_cli.fit`: what `fit --devices N` starts N times
+    fit(prog_name="pyro-ccvae fit")
