@@ -14,6 +14,7 @@ TINY = {
     "prepare_celeba.py": ["--n", "12", "--workers", "1", "--size", "16"],
     "digits_z_c_size.py": ["--sizes", "1", "--seeds", "0", "--epochs", "1"],
     "explorer_update.py": ["--image-size", "16", "--updates", "3", "--warmup", "1"],
+    "data_parallel.py": ["--image-size", "8", "--batch-size", "4", "--steps", "1", "--warmup", "1"],
 }
 HELPERS = {"plain_torch_loss.py"}  # imported by the scripts above, not run on its own
 
@@ -35,3 +36,6 @@ def test_benchmark_script_runs(script, tmp_path):
         figures = json.loads(result.stdout)
         assert set(figures["ms"]) == {"move_library", "move_http", "new_image_http"}
         assert all(0 < t["median"] <= t["p95"] <= t["max"] for t in figures["ms"].values())
+    if script == "data_parallel.py":
+        figures = json.loads(result.stdout)
+        assert figures["several_processes"]["processes"] == 2 and figures["several_over_one"] > 0
