@@ -127,7 +127,8 @@ def test_two_processes_at_batch_b_train_the_model_of_one_at_batch_2b(data_file, 
     for a, b in zip(two_history, history, strict=True):
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
         assert a["valid_per_label"] == b["valid_per_label"]
-    assert sorted(p.name for p in two.iterdir()) == ["checkpoint.pt", "config.json", "metrics.jsonl"]
+    assert sorted(p.name for p in two.iterdir()) == sorted(p.name for p in one.iterdir())  # curves.png included
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "two"]  # no staging folder left
 
 
 def initial_parameters(data_file: Path) -> dict:
