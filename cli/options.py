@@ -48,8 +48,9 @@ def _run_folder(ctx, param, value):
 
 
 run_option = click.option(
-    "--run", "run_dir", default=None, type=click.Path(file_okay=False), callback=_run_folder,
-    help="Run folder written by `fit` [default: the most recent run under ./runs, or $PYRO_CCVAE_RUNS].",
+    "--run", "--run-dir", "run_dir", default=None, type=click.Path(file_okay=False), callback=_run_folder,
+    help="Run folder written by `fit` [default: the most recent run under ./runs, or $PYRO_CCVAE_RUNS]; "
+    "--run-dir is the same option, for torchrun, whose own parser mistakes --run for its --run-path.",
 )  # fmt: skip
 
 device_option = click.option(

@@ -130,6 +130,15 @@ def test_two_processes_at_batch_b_train_the_model_of_one_at_batch_2b(data_file, 
     assert sorted(p.name for p in two.iterdir()) == sorted(p.name for p in one.iterdir())  # curves.png included
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "two"]  # no staging folder left
 
+    # evaluate as typed under torchrun (--run-dir: torchrun's parser takes --run for --run-path): one report
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "pyro_ccvae_cli", "evaluate", "--run-dir", str(two)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0 and not errors(result.stderr), result.stderr[-3000:]
+    assert result.stdout.count("(accuracy of the discrete labels)") == 1, result.stdout
+
 
 def initial_parameters(data_file: Path) -> dict:
     """The parameters the runs above start from (the seed's weights)."""
