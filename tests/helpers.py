@@ -1,5 +1,7 @@
-"""Small data files for the tests."""
+"""Small data files and shared checks for the tests."""
 
+import subprocess
+import time
 from pathlib import Path
 
 import torch
@@ -35,3 +37,20 @@ def one_line_error(result, code: int, message: str) -> None:
     assert "Traceback" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error")]
     assert len(errors) == 1 and message in errors[0], result.output
+
+
+def wait_for_a_step_checkpoint(process: subprocess.Popen, path: Path, timeout: float = 90) -> None:
+    """Returns once the checkpoint written before the first step has been replaced."""
+    first, deadline = None, time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            version = (path.stat().st_ino, path.stat().st_mtime_ns)
+        except FileNotFoundError:
+            version = None
+        if first is None:
+            first = version
+        elif version is not None and version != first:
+            return
+        time.sleep(0.002)
+    process.kill()
+    raise AssertionError(f"no checkpoint after a step while the run went on: {process.communicate()[1][-3000:]}")

@@ -26,7 +26,7 @@ from pyro_ccvae.training.distributed import World
 from pyro_ccvae.training.runs import load_model, train_new_run
 from pyro_ccvae_cli.main import cli
 
-from .helpers import tiny_synthfaces
+from .helpers import tiny_synthfaces, wait_for_a_step_checkpoint
 from .zero_noise_fit import zeros
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,23 +77,6 @@ def process_of_rank(launcher: subprocess.Popen, rank: int, timeout: float = 60) 
         time.sleep(0.05)
     launcher.kill()
     raise AssertionError(f"no process of rank {rank}: {launcher.communicate()[1][-2000:]}")
-
-
-def wait_for_a_step_checkpoint(process: subprocess.Popen, path: Path, timeout: float = 90) -> None:
-    """Returns once the checkpoint written before the first step has been replaced."""
-    first, deadline = None, time.monotonic() + timeout
-    while process.poll() is None and time.monotonic() < deadline:
-        try:
-            version = (path.stat().st_ino, path.stat().st_mtime_ns)
-        except FileNotFoundError:
-            version = None
-        if first is None:
-            first = version
-        elif version is not None and version != first:
-            return
-        time.sleep(0.002)
-    process.kill()
-    raise AssertionError(f"no checkpoint after a step while the run went on: {process.communicate()[1][-3000:]}")
 
 
 def test_two_processes_at_batch_b_train_the_model_of_one_at_batch_2b(data_file, tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ from pyro_ccvae.training.runs import data_for_run, load_model, resume_run, train
 from pyro_ccvae_cli.data import data as data_command
 from pyro_ccvae_cli.main import cli
 
-from .helpers import one_line_error, tiny_synthfaces
+from .helpers import one_line_error, tiny_synthfaces, wait_for_a_step_checkpoint
 
 CPU = torch.device("cpu")
 REPO = Path(__file__).resolve().parents[1]
@@ -148,23 +148,6 @@ def start_fit(run_dir: Path, data_file: Path) -> subprocess.Popen:
     code = "from pyro_ccvae_cli.fit import fit; fit(prog_name='pyro-ccvae fit')"
     args = [sys.executable, "-c", code, "--dataset", str(data_file), "--out", str(run_dir), *FIT_ARGS]
     return subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for_a_step_checkpoint(process: subprocess.Popen, path: Path, timeout: float = 60) -> None:
-    """Returns once the checkpoint written before the first step has been replaced."""
-    first, deadline = None, time.monotonic() + timeout
-    while process.poll() is None and time.monotonic() < deadline:
-        try:
-            version = (path.stat().st_ino, path.stat().st_mtime_ns)
-        except FileNotFoundError:
-            version = None
-        if first is None:
-            first = version
-        elif version is not None and version != first:
-            return
-        time.sleep(0.002)
-    process.kill()
-    raise AssertionError(f"no checkpoint after a step while the run went on: {process.communicate()[1][-2000:]}")
 
 
 def test_a_run_killed_with_sigkill_resumes_to_the_same_end(data_file, reference, tmp_path):
