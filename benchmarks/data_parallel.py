@@ -50,6 +50,9 @@ def worker(args) -> None:
             images = args.steps * args.batch_size * world.size
             print(json.dumps({"processes": world.size, "threads_per_process": args.threads,
                               "batch_per_process": args.batch_size, "images_per_second": images / seconds}))  # fmt: skip
+    if distributed.launched():  # exit without Python's teardown, as the CLI does (cli/torchrun.py): the
+        sys.stdout.flush()  # gloo group's threads outlive destroy_process_group and the teardown can abort
+        os._exit(0)
 
 
 def configuration(args, processes: int, data: Path, out: Path) -> dict:
