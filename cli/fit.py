@@ -58,7 +58,15 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "data_dir", "devices")
 @click.option("--alpha", type=click.FloatRange(min=0), default=None,
               help="m2, diva: weight of the classifier term [default: m2 50 (Kingma et al.'s 0.1 N / N_l on their "
               "MNIST split; pyro_ccvae.baselines.kingma_alpha gives it for yours), diva 3500 (DIVA's code)].")
-@click.option("--beta", type=click.FloatRange(min=0), default=None, help="diva: weight of the KL terms [default: 1].")
+@click.option("--beta", type=click.FloatRange(min=0), default=None,
+              help="ccvae, diva: weight of the prior (KL) terms of the bound; 1 is the paper's bound (docs/objective.md) "
+              "[default: 1].")
+@click.option("--contrastive-weight", type=click.FloatRange(min=0), default=TRAIN_DEFAULTS.contrastive_weight,
+              show_default=True, help="ccvae: lambda, weight of poster 000's supervised contrastive term on normalised "
+              "z_c (per labelled row; 0: none).")
+@click.option("--contrastive-temperature", type=click.FloatRange(min=0, min_open=True),
+              default=TRAIN_DEFAULTS.contrastive_temperature, show_default=True,
+              help="ccvae: tau, temperature of the contrastive term.")
 @seed_option("Seed for the labelled subset, initial weights and draws.", default=TRAIN_DEFAULTS.seed)
 @device_option
 @output_options("Run folder for config.json, checkpoint.pt and metrics.jsonl [default: runs/DATASET-supF-seedS; "
@@ -82,8 +90,8 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "data_dir", "devices")
                    "Each step then takes N x --batch-size images.")
 @click.pass_context
 def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr, z_c_block, z_s_dim, likelihood,
-        likelihood_scale, continuous_prior_scale, unsup_bound, num_classifier_samples, alpha, beta, seed, device, out,
-        force, source, checkpoint_every, on_nan, resume, devices):
+        likelihood_scale, continuous_prior_scale, unsup_bound, num_classifier_samples, alpha, beta, contrastive_weight,
+        contrastive_temperature, seed, device, out, force, source, checkpoint_every, on_nan, resume, devices):
     """Train a CCVAE (or, with --model, a baseline) on a data set with a fraction of its labels,
     or resume a run. Every model shares the data, training loop, checkpoints and NaN guard.
 
@@ -118,7 +126,8 @@ def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr,
                     config = TrainConfig(
                         dataset=dataset, labels=names(labels), sup_fraction=sup, epochs=epochs, batch_size=batch_size, lr=lr,
                         seed=seed, unsup_bound=unsup_bound, num_classifier_samples=num_classifier_samples, alpha=alpha,
-                        beta=beta, checkpoint_every=checkpoint_every, on_nan=on_nan,
+                        beta=beta, contrastive_weight=contrastive_weight,
+                        contrastive_temperature=contrastive_temperature, checkpoint_every=checkpoint_every, on_nan=on_nan,
                     )  # fmt: skip
                     options = ModelOptions(z_c_block, z_s_dim, likelihood, likelihood_scale, continuous_prior_scale)
                     train_new_run(config, options, run_dir, world.device, data_dir, replace=force, model_name=model_name,

@@ -44,6 +44,7 @@ from pyro.infer import config_enumerate
 from pyro.infer.elbo import ELBO
 from pyro.poutine.util import site_is_subsample
 
+from .contrastive import label_classes, supervised_contrastive
 from .kinds import LabelGroup
 
 UNSUP_BOUNDS = ("sample", "enumerate", "marginal")
@@ -91,6 +92,9 @@ class CCVAE_ELBO(RowwiseELBO):
         q(y | z_c) at fresh draws of z_c to estimate q(y | x).
     :param num_classifier_samples: k, the draws from the guide's own q(z_c | x) for q(y | x).
     :param unsup_bound: how latent discrete labels are handled: "sample", "enumerate" or "marginal".
+    :param beta: weight of the prior terms (1: the paper's bound).
+    :param contrastive_weight: lambda, weight of the supervised contrastive term (0: none).
+    :param contrastive_temperature: tau of the contrastive term.
     """
 
     def __init__(
@@ -99,15 +103,25 @@ class CCVAE_ELBO(RowwiseELBO):
         num_classifier_samples: int = 100,
         unsup_bound: str = "enumerate",
         num_particles: int = 1,
+        beta: float = 1.0,
+        contrastive_weight: float = 0.0,
+        contrastive_temperature: float = 0.1,
     ):
         if unsup_bound not in UNSUP_BOUNDS:
             raise ValueError(f"unsup_bound must be one of {', '.join(UNSUP_BOUNDS)}, got {unsup_bound!r}")
         if num_classifier_samples < 1:
             raise ValueError("num_classifier_samples must be at least 1")
+        if beta < 0 or contrastive_weight < 0 or not contrastive_temperature > 0:
+            raise ValueError("beta and contrastive_weight must be non-negative and contrastive_temperature positive")
+        if contrastive_weight > 0 and not any(group.labels[0].discrete for group in label_groups):
+            raise ValueError("the contrastive term classes rows by their discrete labels, and there are none")
         super().__init__(num_particles=num_particles)
         self.label_groups = list(label_groups)
         self.num_classifier_samples = num_classifier_samples
         self.unsup_bound = unsup_bound
+        self.beta = beta
+        self.contrastive_weight = contrastive_weight
+        self.contrastive_temperature = contrastive_temperature
 
     def row_bounds(self, model, guide, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
         """One draw of the bound per row, [B], and a surrogate with the same value whose
@@ -122,23 +136,39 @@ class CCVAE_ELBO(RowwiseELBO):
         label_sites = {name for group in self.label_groups for name in _site_names(group)}
         batch = m[self.label_groups[0].y_site + "_observed"]["mask"].shape[0]
 
-        # Sites outside the label part (x, z_s, ...): log p - log q as in Trace_ELBO.
-        bracket = sum(row_sum(site_log_prob(m[n]), batch) for n in _other_sites(m, label_sites))
-        bracket = bracket - sum(row_sum(site_log_prob(g[n]), batch) for n in _other_sites(g, label_sites))
+        # Sites outside the label part (x, z_s, ...): log p - log q as in Trace_ELBO; the latent
+        # ones are prior terms, weighted by beta.
+        other = _other_sites(m, label_sites)
+        bracket = sum(row_sum(site_log_prob(m[n]), batch) for n in other if m[n]["is_observed"])
+        priors = sum(row_sum(site_log_prob(m[n]), batch) for n in other if not m[n]["is_observed"])
+        priors = priors - sum(row_sum(site_log_prob(g[n]), batch) for n in _other_sites(g, label_sites))
+        bracket = bracket + self.beta * priors
         terms = [self._label_terms(group, g, m) for group in self.label_groups]
         bracket = bracket + sum(row_sum(t.bracket, batch) for t in terms)
         score = sum(row_sum(t.score, batch) for t in terms)
         log_p_yo = sum(t.log_p_yo for t in terms)
         weighted = [t for t in terms if t.log_q_yo_draws is not None]
+        penalty = self.contrastive_weight * self._contrastive(g, m, batch) if self.contrastive_weight > 0 else 0.0
         if not weighted:  # no label tilts q(z | x): w = 1 and q(y_o | x) does not enter
-            return bracket + log_p_yo, bracket + log_p_yo + score
+            return bracket + log_p_yo - penalty, bracket + log_p_yo + score - penalty
 
         # q(y_o | x) from k draws of the guide's own q(z_c | x): no second encoder pass (eq. 4).
         log_q_yo_x = sum(t.log_q_yo_draws for t in weighted).logsumexp(0) - math.log(self.num_classifier_samples)
         # w = q(y_o | zbar_c) / q(y_o | x), with zbar_c = z_c detached (App. C.3.1, eq. 8).
         weight = (sum(t.log_q_yo_zbar for t in weighted) - log_q_yo_x).exp()  # [B]
-        bound = weight * bracket + log_q_yo_x + log_p_yo  # eq. (4) / (5), per row
+        bound = weight * bracket + log_q_yo_x + log_p_yo - penalty  # eq. (4) / (5), per row
         return bound, bound + score
+
+    def _contrastive(self, g, m, batch: int) -> torch.Tensor:
+        """L_i [B] of `contrastive.supervised_contrastive` on the means of q(z_c | x) of the rows
+        whose discrete labels are all observed, classed by those labels' values; 0 elsewhere."""
+        means = torch.cat([g[group.z_c_site]["fn"].mean.reshape(batch, -1) for group in self.label_groups], -1)
+        observed = [m[group.y_site + "_observed"] for group in self.label_groups if group.labels[0].discrete]
+        values = torch.cat([site["value"].reshape(batch, -1).to(means.dtype) for site in observed], -1)
+        rows = torch.cat([site["mask"].reshape(batch, -1) for site in observed], -1).all(-1)
+        loss = means.new_zeros(batch)
+        loss[rows] = supervised_contrastive(means[rows], label_classes(values[rows]), self.contrastive_temperature)
+        return loss
 
     def _label_terms(self, group: LabelGroup, g, m) -> "_LabelTerms":
         """One label group's share of the bound (see the module docstring)."""
@@ -171,16 +201,18 @@ class CCVAE_ELBO(RowwiseELBO):
                 score_terms = (1 - obs) * log_q_u[0] * latent_part.detach()
                 score = score_terms - score_terms.detach()  # value zero, gradient the score term
         log_p_yo = (obs * observed["fn"].log_prob(y_obs)).sum(-1)  # [B]
+        # The prior terms, weighted by beta (a latent label's U_i, its score term included).
+        priors = self.beta * (observed_part + (1 - obs) * latent_part - q_zc.log_prob(z_c))
+        score = self.beta * score
         if not group.weighted:
             # An observed continuous label does not tilt q(z | x): the variational distribution
             # is q(y_d | z_c) q(z | x) / q(y_d | x) over the observed weighted labels d only, so
             # this label adds log p(z_c^i|y_i) to the bracket and nothing to w or q(y_o | x).
-            return _LabelTerms(observed_part + (1 - obs) * latent_part - q_zc.log_prob(z_c), score, None, None, log_p_yo)
+            return _LabelTerms(priors, score, None, None, log_p_yo)
 
-        observed_part = observed_part - obs * q_y.log_prob(y_obs)
         z_c_draws = q_zc.rsample((self.num_classifier_samples,))  # [k, B, L_g, d]
         return _LabelTerms(
-            bracket=observed_part + (1 - obs) * latent_part - q_zc.log_prob(z_c),
+            bracket=priors - obs * q_y.log_prob(y_obs),
             score=score,
             log_q_yo_draws=(obs * group.q_y(z_c_draws).log_prob(y_obs)).sum(-1),  # [k, B]
             log_q_yo_zbar=(obs * group.q_y(z_c.detach()).log_prob(y_obs)).sum(-1),  # [B]

@@ -23,7 +23,9 @@ class TrainConfig:
     unsup_bound: str = "enumerate"  # CCVAE: "sample", "enumerate" or "marginal" (see core/elbo.py)
     num_classifier_samples: int = 100  # CCVAE: k draws of q(z_c | x) for q(y | x), eq. (4)
     alpha: float | None = None  # M2, DIVA: classifier weight; None: the objective's default (50; 3500)
-    beta: float | None = None  # DIVA: weight of the KL terms; None: the objective's default (1)
+    beta: float | None = None  # CCVAE, DIVA: weight of the prior (KL) terms; None: the objective's default (1)
+    contrastive_weight: float = 0.0  # CCVAE: lambda of the supervised contrastive term on z_c (poster 000); 0: none
+    contrastive_temperature: float = 0.1  # CCVAE: its temperature tau
     checkpoint_every: int = 500  # steps between checkpoints; 0 = only at the end of each epoch
     on_nan: str = "stop"  # on a NaN loss: "stop", or "rollback" to the last checkpoint with a lower lr
 
@@ -36,6 +38,8 @@ class TrainConfig:
             raise ValueError(f"on_nan must be one of {', '.join(ON_NAN)}, got {self.on_nan!r}")
         if self.checkpoint_every < 0:
             raise ValueError(f"checkpoint_every must be 0 or more steps, got {self.checkpoint_every}")
+        if self.contrastive_weight < 0 or not self.contrastive_temperature > 0:
+            raise ValueError("contrastive_weight must be non-negative and contrastive_temperature positive")
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
             raise ValueError("epochs and batch_size must be at least 1 and lr positive")
 

@@ -49,15 +49,31 @@ def _weighted(elbo_class, *names):
     )
 
 
-MODEL_SPECIFIC = ("z_c_block", "continuous_prior_scale", "unsup_bound", "num_classifier_samples", "alpha", "beta")
+MODEL_SPECIFIC = (
+    "z_c_block", "continuous_prior_scale", "unsup_bound", "num_classifier_samples", "alpha", "beta",
+    "contrastive_weight", "contrastive_temperature",
+)  # fmt: skip
+CCVAE_OPTIONS = frozenset({
+    "z_c_block", "continuous_prior_scale", "unsup_bound", "num_classifier_samples", "beta",
+    "contrastive_weight", "contrastive_temperature",
+})  # fmt: skip
+
+
+def _ccvae_elbo(model: nn.Module, config: TrainConfig) -> CCVAE_ELBO:
+    return CCVAE_ELBO(
+        model.label_groups, config.num_classifier_samples, config.unsup_bound,
+        beta=1.0 if config.beta is None else config.beta,
+        contrastive_weight=config.contrastive_weight, contrastive_temperature=config.contrastive_temperature,
+    )  # fmt: skip
+
+
 MODELS = {
     spec.name: spec
     for spec in (
         ModelSpec(
-            "ccvae", "CCVAE", CCVAE, CCVAEConfig,
-            frozenset({"z_c_block", "continuous_prior_scale", "unsup_bound", "num_classifier_samples"}),
+            "ccvae", "CCVAE", CCVAE, CCVAEConfig, CCVAE_OPTIONS,
             lambda o, n: {**_blocks(o, n), "continuous_prior_scale": o.continuous_prior_scale},
-            lambda model, c: CCVAE_ELBO(model.label_groups, c.num_classifier_samples, c.unsup_bound),
+            _ccvae_elbo,
         ),
         ModelSpec(
             "m2", "M2", M2, M2Config, frozenset({"alpha"}),
@@ -101,6 +117,12 @@ def spec_of(name: str) -> ModelSpec:
 def spec_for(model: nn.Module) -> ModelSpec:
     """The spec of a model object (by its exact class)."""
     return next(spec for spec in MODELS.values() if type(model) is spec.model_class)
+
+
+def set_options(config: TrainConfig) -> set[str]:
+    """The model-specific TrainConfig fields that `config` sets away from their defaults."""
+    defaults = TrainConfig()
+    return {k for k in MODEL_SPECIFIC if hasattr(defaults, k) and getattr(config, k) != getattr(defaults, k)}
 
 
 def check_options(name: str, given: set[str]) -> None:

@@ -139,7 +139,7 @@ def train_new_run(
     left untouched until the new run has checked all its inputs and written its first
     checkpoint (it is built beside it, then moved in: checkpoint.staging_dir, publish). With
     several processes (`world`, see distributed.py), every one calls this; rank 0 writes."""
-    registry.check_options(model_name, {k for k in ("alpha", "beta") if getattr(config, k) is not None})
+    registry.check_options(model_name, registry.set_options(config))
     run_dir = Path(run_dir)
     spec = registry.spec_of(model_name)
     with seeded(config.seed, device):
