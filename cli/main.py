@@ -5,7 +5,7 @@ import click
 from pyro_ccvae import __version__
 from pyro_ccvae.training.distributed import launched_rank
 
-from . import bench, compare, data, evaluate, explore, fit, manipulate, oracle, sample
+from . import bench, compare, data, evaluate, explore, fit, latent_analysis, manipulate, oracle, sample
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,7 +30,10 @@ cli.add_command(data.data)
 cli.add_command(bench.bench)
 cli.add_command(manipulate.intervene_command)
 cli.add_command(manipulate.traverse_command)
+cli.add_command(manipulate.interpolate_command)
 cli.add_command(manipulate.swap_command)
 cli.add_command(manipulate.diversity_command)
 cli.add_command(oracle.oracle)
 cli.add_command(explore.explore)
+cli.add_command(latent_analysis.probe)
+cli.add_command(latent_analysis.frankenstein)

@@ -1,12 +1,16 @@
-"""`pyro-ccvae intervene | traverse | swap | diversity`: PNGs of what the latent space lets a
-user do with real images (paper Fig. 3, 5, 6-7, 11); the work is in pyro_ccvae.manipulate."""
+"""`pyro-ccvae intervene | traverse | interpolate | swap | diversity`: PNGs of what the latent
+space lets a user do with real images (paper Fig. 3, 5, 6-7, 11; posters 000 and 002); the work
+is in pyro_ccvae.analysis (manipulate, directions, interpolate)."""
 
 from __future__ import annotations
 
 import click
 import torch
 
+from pyro_ccvae.analysis.directions import direction_effects, traverse_direction, unit_direction
 from pyro_ccvae.analysis.grids import grid_rows, headed_grid, save_grid
+from pyro_ccvae.analysis.interpolate import interpolate_images, interpolate_label
+from pyro_ccvae.analysis.latent_analysis import run_label_direction
 from pyro_ccvae.analysis.manipulate import (
     diversity,
     flip_each_label,
@@ -17,10 +21,12 @@ from pyro_ccvae.analysis.manipulate import (
     swap,
     traverse,
 )
+from pyro_ccvae.analysis.oracle import label_scorer, load_oracle
 from pyro_ccvae.analysis.plots import diversity_figure
-from pyro_ccvae.core.assignments import find_label, parse_assignments
+from pyro_ccvae.core.assignments import find_label, parse_assignments, parse_value_pair
 from pyro_ccvae.datasets.h5format import SPLITS
 from pyro_ccvae.devices import resolve_device
+from pyro_ccvae.training.registry import require
 from pyro_ccvae.training.runs import load_model, run_images
 
 from .errors import user_errors
@@ -88,25 +94,83 @@ def intervene_command(run_dir, dataset, split, indices, seed, device, out, label
 
 @click.command("traverse")
 @_common("0", "traverse.png", seed=False)
-@click.option("--label", "labels", multiple=True, required=True, metavar="NAME",
+@click.option("--label", "labels", multiple=True, metavar="NAME",
               help="Label whose z_c^i is traversed; give it twice (two names) for a 2-D grid.")
-@click.option("--steps", type=click.IntRange(min=2), default=7, show_default=True, help="Points along each traversed z_c^i.")
+@click.option("--dimension", type=click.IntRange(min=0), default=None, metavar="K",
+              help="Instead of a label's z_c^i, move z_\\c along its base vector e_K (poster 000).")
+@click.option("--direction", default=None, metavar="LABEL[=VALUE]",
+              help="Instead, move z_\\c along W/|W|, the logistic-regression direction of LABEL (any label of the "
+              "data file, trained or not; towards VALUE for a label with more than two classes) fitted on training "
+              "images.")
+@click.option("--steps", type=click.IntRange(min=2), default=7, show_default=True, help="Points along the traversal.")
 @click.option("--span", type=click.FloatRange(min=0), default=2.0, show_default=True,
-              help="From mean_0 - SPAN sd_0 to mean_1 + SPAN sd_1 of p(z_c^i|y_i).")
-def traverse_command(run_dir, dataset, split, indices, device, out, labels, steps, span):
+              help="--label: from mean_0 - SPAN sd_0 to mean_1 + SPAN sd_1 of p(z_c^i|y_i); --dimension, --direction: "
+              "z_\\c + alpha u for alpha from -SPAN to SPAN.")
+@click.option("--oracle", "oracle_dir", default=None, type=click.Path(file_okay=False),
+              help="With --dimension or --direction: print the oracle's mean p(y = 1) of each label at each step.")
+def traverse_command(run_dir, dataset, split, indices, device, out, labels, dimension, direction, steps, span, oracle_dir):
     """Move z_c^i from the y_i=0 side to the y_i=1 side (a categorical label: first to last
     class; a continuous one: low to high): one label gives a row per image, two labels a
-    steps x steps grid for one image (rows: first label); paper Fig. 3. CCVAE and DIVA only:
-    M2 and MVAE have no z_c^i."""
+    steps x steps grid for one image (rows: first label); paper Fig. 3. Or move z_\\c along a
+    base vector (--dimension) or a label's direction (--direction), a row per image (poster
+    000). CCVAE and DIVA only: M2 and MVAE have no z_c^i."""
+    if sum(map(bool, (labels, dimension is not None, direction))) != 1:
+        raise click.UsageError("give one of --label, --dimension or --direction")
     if len(labels) > 2 or len(set(labels)) != len(labels):
         raise click.BadParameter("give one label, or two different labels", param_hint="--label")
     if len(labels) == 2 and len(indices) != 1:
         raise click.BadParameter("a 2-D traversal takes one image", param_hint="--index")
+    if oracle_dir is not None and labels:
+        raise click.UsageError("--oracle goes with --dimension or --direction")
     with user_errors():
         model, x = _load(run_dir, dataset, split, indices, device)
-        images = traverse(model, x, labels, steps, span)  # [B, steps(, steps), C, S, S]
+        if labels:
+            images = traverse(model, x, labels, steps, span)  # [B, steps(, steps), C, S, S]
+            what = " x ".join(labels)
+        else:
+            require(model, "probe")
+            if direction:
+                unit, what = run_label_direction(run_dir, model, direction, dataset), f"W({direction}) in z_\\c"
+            else:
+                unit, what = unit_direction(model.config.z_s_dim, dimension), f"z_\\c[{dimension}]"
+            images = traverse_direction(model, x, unit, steps, span)  # [B, steps, C, S, S]
+            if oracle_dir is not None:
+                net = load_oracle(oracle_dir, x.device)
+                scorer = label_scorer(net, net.config.label_names, model.config.image_shape)
+                means = direction_effects(model, scorer, x, {what: unit}, span, steps)[what]  # [steps, J]
         save_grid(images.flatten(0, -4), out, nrow=steps)
-    click.echo(f"wrote {out}: traversal of {' x '.join(labels)} in {steps} steps")
+    click.echo(f"wrote {out}: traversal of {what} in {steps} steps")
+    if oracle_dir is not None:
+        click.echo(f"oracle's mean p(y = 1) over {len(indices)} image(s), alpha from {-span:g} to {span:g}:")
+        width = max(map(len, net.config.label_names))
+        for j, name in enumerate(net.config.label_names):
+            row = " ".join(f"{v:.2f}" for v in means[:, j])
+            click.echo(f"  {name:<{width}}  {row}   change {means[-1, j] - means[0, j]:+.2f}")
+
+
+@click.command("interpolate")
+@_common("0,1", "interpolate.png", seed=False)
+@click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True, help="Points along each line.")
+@click.option("--label", "label", default=None, metavar="NAME=FROM:TO",
+              help="Instead, move each image's z_c^i from the mean of p(z_c^i|y_i=FROM) to that of p(z_c^i|y_i=TO), "
+              "e.g. Smiling=0:1, Hair=blond:red, Age=20:80.")
+def interpolate_command(run_dir, dataset, split, indices, device, out, steps, label):
+    """Decode along straight lines in latent space (poster 002): --indices A,B[,C,D,...] gives a
+    row per pair, from the encoding z = (z_c, z_\\c) of A to that of B; with --label a row per
+    image, its z_c^i moving between the conditional priors of two label values. CCVAE and DIVA."""
+    if label is None and len(indices) % 2:
+        raise click.BadParameter("give pairs of images: A,B or A,B,C,D ...", param_hint="--indices")
+    with user_errors():
+        model, x = _load(run_dir, dataset, split, indices, device)
+        if label is None:
+            images = interpolate_images(model, x[0::2], x[1::2], steps)  # [pairs, steps, C, S, S]
+            what = ", ".join(f"{a} -> {b}" for a, b in zip(indices[0::2], indices[1::2]))
+        else:
+            name, start, end = parse_value_pair(label, model.config.labels)
+            images = interpolate_label(model, x, name, start, end, steps)  # [B, steps, C, S, S]
+            what = label
+        save_grid(images.flatten(0, 1), out, nrow=steps)
+    click.echo(f"wrote {out}: interpolation of {what} in {steps} steps")
 
 
 @click.command("swap")

@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from ..datasets.h5format import ImageDataset
 from ..datasets.tensors import LabelledImages, unit_pixels
 from ..devices import model_device
+from .probe import probe_estimator
 
 Oracle = Callable[[torch.Tensor], torch.Tensor]  # images [B, C, S, S] -> logits [B, L]
 
@@ -127,10 +128,7 @@ def leakage(z_train, y_train, z_test, y_test, discrete: Sequence[bool] | None = 
     - continuous: {"r2" of a linear regression}, 0 being no better than the training mean (the
       poster's leakage probe: age from z_\\c).
     """
-    from sklearn.linear_model import LinearRegression, LogisticRegression
     from sklearn.metrics import r2_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     z_train, z_test = np.asarray(z_train, np.float64), np.asarray(z_test, np.float64)
     y_train, y_test = np.asarray(y_train, np.float64), np.asarray(y_test, np.float64)
@@ -141,7 +139,7 @@ def leakage(z_train, y_train, z_test, y_test, discrete: Sequence[bool] | None = 
             if te.sum() < 2 or tr.sum() < 2:
                 results.append({"r2": float("nan")})
                 continue
-            regression = make_pipeline(StandardScaler(), LinearRegression()).fit(z_train[tr], y_train[tr, i])
+            regression = probe_estimator("linear", discrete=False).fit(z_train[tr], y_train[tr, i])
             results.append({"r2": float(r2_score(y_test[te, i], regression.predict(z_test[te])))})
             continue
         yt, ye = np.round(y_train[tr, i]).astype(int), np.round(y_test[te, i]).astype(int)
@@ -152,8 +150,7 @@ def leakage(z_train, y_train, z_test, y_test, discrete: Sequence[bool] | None = 
         elif np.unique(yt).size < 2:
             accuracy = baseline
         else:
-            classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-            classifier.fit(z_train[tr], yt)
+            classifier = probe_estimator("linear", discrete=True).fit(z_train[tr], yt)
             accuracy = float(np.mean(classifier.predict(z_test[te]) == ye))
         results.append({"accuracy": accuracy, "majority_baseline": baseline})
     return results
@@ -175,6 +172,17 @@ def regression_r2(z_train, f_train, z_test, f_test) -> list[float]:
 
 def _images(split: LabelledImages, rows: torch.Tensor) -> torch.Tensor:
     return unit_pixels(split.images[rows])
+
+
+@torch.no_grad()
+def encode_rows(model, data: ImageDataset, rows: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Means of q(z | x) of the images `rows` of a data file, as arrays: z_c [N, L, d], z_s [N, m_s]."""
+    device = model_device(model)
+    parts = []
+    for start in range(0, len(rows), batch_size):
+        x = unit_pixels(torch.from_numpy(data.images[rows[start : start + batch_size]]).to(device))
+        parts.append(model.encode(x))
+    return torch.cat([p[0] for p in parts]).cpu().numpy(), torch.cat([p[1] for p in parts]).cpu().numpy()
 
 
 @torch.no_grad()
@@ -274,6 +282,14 @@ def measure_intervention_matrix(
     )
 
 
+def training_sample(data: ImageDataset, max_rows: int, seed: int = 0) -> np.ndarray:
+    """The training rows of a data file, or `max_rows` of them drawn at random (sorted)."""
+    rows = data.split_indices("train")
+    if len(rows) > max_rows:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
+    return rows
+
+
 @torch.no_grad()
 def ground_truth_metrics(
     model,
@@ -299,20 +315,10 @@ def ground_truth_metrics(
     """
     if data.factors is None:
         raise ValueError("ground-truth metrics need a data set with factors")
-    device = model_device(model)
-    train_rows = data.split_indices("train")
-    if len(train_rows) > max_train:
-        train_rows = np.sort(np.random.default_rng(seed).choice(train_rows, max_train, replace=False))
+    train_rows = training_sample(data, max_train, seed)
     test_rows = data.split_indices("test")
-
-    def encode(rows):
-        parts = []
-        for start in range(0, len(rows), batch_size):
-            x = unit_pixels(torch.from_numpy(data.images[rows[start : start + batch_size]]).to(device))
-            parts.append(model.encode(x))
-        return torch.cat([p[0] for p in parts]).cpu().numpy(), torch.cat([p[1] for p in parts]).cpu().numpy()
-
-    (zc_train, zs_train), (zc_test, zs_test) = encode(train_rows), encode(test_rows)
+    zc_train, zs_train = encode_rows(model, data, train_rows, batch_size)
+    zc_test, zs_test = encode_rows(model, data, test_rows, batch_size)
     labels = model.config.labels
     names = [label.name for label in labels]
     factor_names = list(data.factor_names)

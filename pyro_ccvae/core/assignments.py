@@ -46,6 +46,17 @@ def parse_sweep(text: str, labels: Sequence[Label], steps: int = 7) -> tuple[str
     return name, label.sweep_values(span if sep else None, steps)
 
 
+def parse_value_pair(text: str, labels: Sequence[Label]) -> tuple[str, float, float]:
+    """"NAME=FROM:TO" -> (name, from, to), each value read by its label ("Smiling=0:1",
+    "Hair=blond:red", "Age=20:80"); LabelError if the text has another form."""
+    name, sep, values = (part.strip() for part in text.partition("="))
+    start, colon, end = values.partition(":")
+    if not sep or not colon or not name:
+        raise LabelError(f"{text!r} is not of the form NAME=FROM:TO (for example Smiling=0:1)")
+    label = find_label(labels, name)[1]
+    return name, label.parse(start), label.parse(end)
+
+
 def assignment_tensors(
     values: dict[str, float], label_names: Sequence[str], batch: int, device=None
 ) -> tuple[torch.Tensor, torch.Tensor]:

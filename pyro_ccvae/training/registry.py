@@ -90,10 +90,11 @@ MODELS = {
     )
 }  # fmt: skip
 
-# Why a model cannot do a task. "diversity" (draws of z_c^i from p(z_c^i | y_i)) and "ground_truth"
-# (metrics that read z_c and z_\c) need per-label characteristic latents, which a model has
-# exactly when it supports traversals.
-NEEDS = {"diversity": "traverse", "ground_truth": "traverse"}
+# Why a model cannot do a task. "diversity" (draws of z_c^i from p(z_c^i | y_i)), "ground_truth"
+# (metrics that read z_c and z_\c) and "probe" (the latent-space analyses: probes, directions in
+# z_\c, mixing z_c blocks) need per-label characteristic latents, which a model has exactly when
+# it supports traversals.
+NEEDS = {"diversity": "traverse", "ground_truth": "traverse", "probe": "traverse"}
 WHY_NOT = {
     "intervene": "{name} cannot set a label in its latents, so there are no interventions",
     "traverse": "{name} has no per-label characteristic latents, so there is no traversal of a label's "
@@ -104,6 +105,7 @@ WHY_NOT = {
     "characteristic from p(z_c^i | y_i) (as in the paper)",
     "ground_truth": "{name} has no per-label characteristic latents z_c (and z_\\c) to compare with the "
     "ground-truth factors",
+    "probe": "{name} has no per-label characteristic latents z_c (and z_\\c) to probe, traverse or mix",
 }
 
 

@@ -101,10 +101,15 @@ def trained_data_path(run_dir, model_config) -> Path:
     )
 
 
-def load_run_data(run_dir, model, dataset: str | os.PathLike | None = None) -> ImageDataset:
-    """The data a run was trained on (or `dataset`), with the run's labels in its order."""
+def load_run_data(run_dir, model, dataset: str | os.PathLike | None = None, other_labels: bool = False) -> ImageDataset:
+    """The data a run was trained on (or `dataset`), with the run's labels in its order; with
+    `other_labels` the file's other labels (those the model was not trained on) follow them."""
     path = dataset or trained_data_path(run_dir, model.config)
-    return data_for_run(model.config, load_dataset(path), run_dir, path)
+    data = load_dataset(path)
+    selected = data_for_run(model.config, data, run_dir, path)
+    if not other_labels:
+        return selected
+    return data.select_labels([*selected.label_names, *(n for n in data.label_names if n not in selected.label_names)])
 
 
 def run_images(run_dir, model, split: str, indices, dataset: str | os.PathLike | None = None) -> torch.Tensor:
