@@ -24,3 +24,21 @@ def test_the_tour_runs_and_writes_every_figure(tmp_path):
     assert shown >= 8
     assert sorted(p.name for p in NOTEBOOKS.iterdir()) == before
 
+
+
+def test_the_latent_analysis_runs_and_shows_each_analysis(tmp_path):
+    path = NOTEBOOKS / "latent_analysis.ipynb"
+    before = sorted(p.name for p in NOTEBOOKS.iterdir())
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    errors = [o for cell in notebook.cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    written = {p.name for p in (tmp_path / "latent_analysis").iterdir()}
+    assert written >= {"probe.png", "correlations.png", "traverse_dimension.png", "traverse_direction.png",
+                       "direction_effects.png", "frankenstein.png", "interpolate.png"}
+    shown = sum(1 for cell in notebook.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {}))
+    assert shown >= 7
+    text = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
+    assert "Eyeglasses=1, Pale_Skin=0 (rare)" in text and "{'beta': 0.05}" in text
+    assert sorted(p.name for p in NOTEBOOKS.iterdir()) == before
