@@ -215,3 +215,21 @@ def test_fit_trains_with_both_variants_and_refuses_them_for_m2(tmp_path):
     assert '"contrastive_weight": 5.0' in (tmp_path / "run" / "config.json").read_text()
     result = runner.invoke(cli, [*args, "--model", "m2", "--contrastive-weight", "5", "--out", str(tmp_path / "m2")])
     assert result.exit_code == 2 and "--contrastive-weight applies to ccvae only" in result.output
+
+
+def test_beta_above_one_stays_below_log_px_on_unlabelled_rows(tiny_model, tiny_batch):
+    """For a latent-label row beta multiplies P = log p(z_s) - log q(z_s|x) + sum_i [U_i - log q(z_c^i|x)],
+    and E[P] <= -KL(q(z|x) || p(z)) <= 0, so beta > 1 gives a lower bound there (docs/objective.md)."""
+    from .test_elbo import importance_sampled_log_px
+
+    x, y, _ = tiny_batch
+    mask = torch.zeros_like(y, dtype=torch.bool)
+    log_px = importance_sampled_log_px(tiny_model, x, num_samples=2000)
+    n = 200
+    copies = [t.repeat(n, *[1] * (t.dim() - 1)) for t in (x, y, mask)]
+    with torch.no_grad():
+        means = {}
+        for beta in (1.0, 3.0):
+            elbo = CCVAE_ELBO(tiny_model.label_groups, K, "enumerate", beta=beta)
+            means[beta] = elbo.row_bounds(tiny_model.model, tiny_model.guide, *copies)[0].view(n, -1).mean(0)
+    assert (means[3.0] < means[1.0]).all() and (means[1.0] < log_px).all()
