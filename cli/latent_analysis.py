@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from pyro_ccvae.analysis.directions import DIRECTION_SPAN
 from pyro_ccvae.analysis.frankenstein import frankenstein_run
 from pyro_ccvae.analysis.latent_analysis import probe_run
 from pyro_ccvae.analysis.plots import correlation_figure, direction_effects_figure, frankenstein_figure, probe_figure
@@ -28,8 +29,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 @oracle_option
 @click.option("--max-train", type=click.IntRange(min=10), default=5000, show_default=True,
               help="Training images (drawn at random) the probes and directions are fitted on.")
-@click.option("--span", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
-              help="With --oracle: each direction u of z_\\c is scored from z_\\c - SPAN u to z_\\c + SPAN u.")
+@click.option("--span", type=click.FloatRange(min=0, min_open=True), default=DIRECTION_SPAN, show_default=True,
+              help="With --oracle: each direction u of z_\\c is scored from z_\\c - SPAN u to z_\\c + SPAN u (poster "
+              "000's range).")
 @click.option("--images", type=click.IntRange(min=1), default=200, show_default=True,
               help="With --oracle: test images moved along each direction.")
 @seed_option("Seed for the training images drawn and the boosted probes.")

@@ -7,11 +7,12 @@ from __future__ import annotations
 import click
 import torch
 
-from pyro_ccvae.analysis.directions import direction_effects, traverse_direction, unit_direction
+from pyro_ccvae.analysis.directions import DIRECTION_SPAN, direction_effects, traverse_direction, unit_direction
 from pyro_ccvae.analysis.grids import grid_rows, headed_grid, save_grid
 from pyro_ccvae.analysis.interpolate import interpolate_images, interpolate_label
 from pyro_ccvae.analysis.latent_analysis import run_label_direction
 from pyro_ccvae.analysis.manipulate import (
+    TRAVERSAL_SPAN,
     diversity,
     flip_each_label,
     intervene,
@@ -103,9 +104,10 @@ def intervene_command(run_dir, dataset, split, indices, seed, device, out, label
               "data file, trained or not; towards VALUE for a label with more than two classes) fitted on training "
               "images.")
 @click.option("--steps", type=click.IntRange(min=2), default=7, show_default=True, help="Points along the traversal.")
-@click.option("--span", type=click.FloatRange(min=0), default=2.0, show_default=True,
+@click.option("--span", type=click.FloatRange(min=0), default=None,
+              show_default=f"{TRAVERSAL_SPAN:g} with --label, {DIRECTION_SPAN:g} with --dimension or --direction",
               help="--label: from mean_0 - SPAN sd_0 to mean_1 + SPAN sd_1 of p(z_c^i|y_i); --dimension, --direction: "
-              "z_\\c + alpha u for alpha from -SPAN to SPAN.")
+              "z_\\c + alpha u for alpha from -SPAN to SPAN (poster 000's range by default).")
 @click.option("--oracle", "oracle_dir", default=None, type=click.Path(file_okay=False),
               help="With --dimension or --direction: print the oracle's mean p(y = 1) of each label at each step.")
 def traverse_command(run_dir, dataset, split, indices, device, out, labels, dimension, direction, steps, span, oracle_dir):
@@ -122,6 +124,8 @@ def traverse_command(run_dir, dataset, split, indices, device, out, labels, dime
         raise click.BadParameter("a 2-D traversal takes one image", param_hint="--index")
     if oracle_dir is not None and labels:
         raise click.UsageError("--oracle goes with --dimension or --direction")
+    if span is None:
+        span = TRAVERSAL_SPAN if labels else DIRECTION_SPAN
     with user_errors():
         model, x = _load(run_dir, dataset, split, indices, device)
         if labels:

@@ -21,7 +21,7 @@ from ..datasets.tensors import unit_pixels
 from ..devices import model_device
 from ..training.registry import require
 from ..training.runs import load_model, load_run_data
-from .directions import direction_effects, label_direction, unit_direction
+from .directions import DIRECTION_SPAN, direction_effects, label_direction, unit_direction
 from .evaluate import finite
 from .metrics import encode_rows, training_sample
 from .oracle import label_scorer, load_oracle
@@ -37,7 +37,7 @@ def probe_run(
     max_train: int = 5000,
     seed: int = 0,
     oracle_dir: str | Path | None = None,
-    span: float = 2.0,
+    span: float = DIRECTION_SPAN,
     effect_images: int = 200,
 ) -> dict:
     """The analyses of the run in `run_dir` on its data file (or `dataset`), JSON-ready:

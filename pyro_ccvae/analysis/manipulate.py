@@ -27,6 +27,8 @@ from ..errors import LabelError
 from ..rng import draw
 from ..training.registry import require
 
+TRAVERSAL_SPAN = 2.0  # a traversal of z_c^i runs this many sd of p(z_c^i | y_i) past the two means
+
 
 def label_index(model: CCVAE, name: str) -> int:
     """Position of label `name` in the model's labels; LabelError if it has no such label."""
@@ -137,7 +139,7 @@ def flip_each_label(
 # Traversals (Fig. 3, 18) ------------------------------------------------------------------
 
 
-def traversal_points(model: CCVAE, index: int, steps: int, span: float = 2.0) -> torch.Tensor:
+def traversal_points(model: CCVAE, index: int, steps: int, span: float = TRAVERSAL_SPAN) -> torch.Tensor:
     """`steps` evenly spaced values [steps, d] of z_c^i for label `index`.
 
     With v_0, v_1 the label's `traversal_ends` (0 and 1 for a binary one), mu_v the mean of
@@ -163,7 +165,7 @@ def traversal_points(model: CCVAE, index: int, steps: int, span: float = 2.0) ->
 
 
 def traverse_latents(
-    model: CCVAE, z_c: torch.Tensor, indices: Sequence[int], steps: int, span: float = 2.0
+    model: CCVAE, z_c: torch.Tensor, indices: Sequence[int], steps: int, span: float = TRAVERSAL_SPAN
 ) -> torch.Tensor:
     """z_c [B, L, d] -> [B, steps, L, d] for one label index, [B, steps, steps, L, d] for two
     (first label along dim 1, second along dim 2); all other blocks stay as in z_c."""
@@ -182,7 +184,9 @@ def traverse_latents(
 
 
 @torch.no_grad()
-def traverse(model: CCVAE, x: torch.Tensor, labels: Sequence[str], steps: int = 7, span: float = 2.0) -> torch.Tensor:
+def traverse(
+    model: CCVAE, x: torch.Tensor, labels: Sequence[str], steps: int = 7, span: float = TRAVERSAL_SPAN
+) -> torch.Tensor:
     """Decoded traversals of z_c^i for one or two labels of the images x [B, C, S, S] (Fig. 3):
     [B, steps, C, S, S] for one label, [B, steps, steps, C, S, S] for two."""
     require(model, "traverse")
