@@ -38,6 +38,7 @@ HINTS = {
     "run_dir": "train one with `pyro-ccvae fit`",
     "latest_run": "train one with `pyro-ccvae fit`, or pass --run DIR",
     "oracle_dir": "train one with `pyro-ccvae oracle fit`",
+    "inception_weights": "pass --inception-weights with torchvision's or pytorch-fid's Inception-v3 weights file",
     "resume": "resume with: pyro-ccvae fit --resume {run_dir}",
     "run_data": "pass --dataset FILE (evaluate and the manipulations) or --data-dir DIR (fit --resume)",
     "port": "choose another --port (0: any free port)",

@@ -11,7 +11,7 @@ from pyro_ccvae.analysis.evaluate import evaluate_run
 from pyro_ccvae.devices import resolve_device
 
 from .errors import user_errors
-from .options import device_option, run_data_option, run_option, seed_option
+from .options import device_option, inception_option, run_data_option, run_option, seed_option
 
 
 @click.command()
@@ -22,19 +22,22 @@ from .options import device_option, run_data_option, run_option, seed_option
               "accuracy and intervention matrix.")
 @click.option("--figure", type=click.Path(dir_okay=False), default=None,
               help="PNG for the intervention matrix (with --oracle) [default: RUN/intervention_matrix.png].")
-@click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Generated images for the conditional-generation accuracy, and most pairs for the swap score.")
+@click.option("--samples", type=click.IntRange(min=2), default=1000, show_default=True,
+              help="Generated images for the conditional-generation accuracy and the Fréchet distances (against as "
+              "many test images), and most pairs for the swap score.")
+@inception_option
 @seed_option("Seed for the swap pairs and the generated images.")
 @device_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def evaluate(run_dir, dataset, oracle_dir, figure, samples, seed, device, as_json):
+def evaluate(run_dir, dataset, oracle_dir, figure, samples, inception_weights, seed, device, as_json):
     """Test-set accuracy per binary or categorical label, MAE and R^2 per continuous label (the
     model's predictions; for the CCVAE q(y|z_c) at the mean of q(z_c|x)) and reconstruction error; with --oracle the paper's swap, generation and
     intervention metrics; on data with ground-truth factors (synthfaces) characteristic
     tracking, leakage and nuisance R^2. Works for every model `fit --model` trains; a measure a
     model cannot take is n/a (null in --json), with the reason."""
     with user_errors():
-        result = evaluate_run(run_dir, resolve_device(device), dataset, oracle_dir, samples, seed, figure)
+        result = evaluate_run(run_dir, resolve_device(device), dataset, oracle_dir, samples, seed, figure,
+                              inception_weights)  # fmt: skip
     if as_json:
         click.echo(json.dumps(result))
         return
@@ -65,11 +68,18 @@ def _print_table(result: dict) -> None:
                 f"intervention matrix condition number (App. D.1): {result['intervention_condition_number']:.3g}"
                 f" (figure: {result['intervention_figure']})"
             )
+    if "oracle_frechet_distance" in result:
+        click.echo(f"Fréchet distance of generations to test images in the oracle's features (not FID): "
+                   f"{_value(result, 'oracle_frechet_distance')}")
+    if "fid" in result:
+        click.echo(f"FID, Inception-v3 pool features (Table 4): {_value(result, 'fid')}")
     if "ground_truth" in result and result["ground_truth"] is None:
         click.echo(f"ground-truth metrics: {_value(result, 'ground_truth')}")
     truth = result.get("ground_truth")
     if truth:
-        click.echo(f"characteristic tracking, mean |Spearman rho|: {_number(truth['characteristic_tracking']['mean'])}")
+        tracking = truth["characteristic_tracking"]
+        click.echo(f"characteristic tracking, mean |Spearman rho|: {_number(tracking['mean_visible'])} in the classes "
+                   f"where the characteristic is drawn ({tracking['visible_from']}), {_number(tracking['mean'])} in all")
         leak = truth["leakage"]
         click.echo(
             f"label leakage into z_\\c, logistic-regression accuracy: {_number(leak['mean_accuracy'])} "

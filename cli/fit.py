@@ -10,7 +10,8 @@ from click.core import ParameterSource
 from pyro_ccvae.core import LIKELIHOODS, UNSUP_BOUNDS
 from pyro_ccvae.devices import resolve_device
 from pyro_ccvae.training import distributed
-from pyro_ccvae.training.config import ON_NAN, ModelOptions, TrainConfig
+from pyro_ccvae.training.config import ON_NAN, ModelOptions
+from pyro_ccvae.training.defaults import settings_for
 from pyro_ccvae.training.loop import MAX_ROLLBACKS, ROLLBACK_LR_FACTOR, stop_signals
 from pyro_ccvae.training.registry import MODEL_SPECIFIC, MODELS, spec_of
 from pyro_ccvae.training.runs import resume_run, runs_dir, train_new_run
@@ -89,11 +90,16 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "data_dir", "devices")
                    "processes): the same as `torchrun --standalone --nproc-per-node N -m pyro_ccvae_cli fit ...`. "
                    "Each step then takes N x --batch-size images.")
 @click.pass_context
-def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr, z_c_block, z_s_dim, likelihood,
-        likelihood_scale, continuous_prior_scale, unsup_bound, num_classifier_samples, alpha, beta, contrastive_weight,
-        contrastive_temperature, seed, device, out, force, source, checkpoint_every, on_nan, resume, devices):
+def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr, labelled_per_batch, z_c_block, z_s_dim,
+        likelihood, likelihood_scale, continuous_prior_scale, unsup_bound, num_classifier_samples, alpha, beta,
+        contrastive_weight, contrastive_temperature, seed, device, out, force, source, checkpoint_every, on_nan, resume,
+        devices):
     """Train a CCVAE (or, with --model, a baseline) on a data set with a fraction of its labels,
     or resume a run. Every model shares the data, training loop, checkpoints and NaN guard.
+
+    Defaults of --epochs, --batch-size and --lr depend on the data set: the paper's settings
+    (App. C.3) for celeba and chexpert, quick CPU settings for synthfaces and every other file;
+    the run's config.json records the values used and which defaults applied.
 
     A checkpoint is written every --checkpoint-every steps and at the end of each epoch.
     SIGINT (Ctrl-C) or SIGTERM stops after the current step with a checkpoint to --resume from.
@@ -123,11 +129,12 @@ def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr,
                     world.first(lambda: ensure_dataset(dataset, data_dir, source))
                     model_part = "" if model_name == "ccvae" else f"-{model_name}"
                     run_dir = Path(out) if out else runs_dir() / f"{Path(dataset).stem}{model_part}-sup{sup:g}-seed{seed}"
-                    config = TrainConfig(
-                        dataset=dataset, labels=names(labels), sup_fraction=sup, epochs=epochs, batch_size=batch_size, lr=lr,
-                        seed=seed, unsup_bound=unsup_bound, num_classifier_samples=num_classifier_samples, alpha=alpha,
-                        beta=beta, contrastive_weight=contrastive_weight,
-                        contrastive_temperature=contrastive_temperature, checkpoint_every=checkpoint_every, on_nan=on_nan,
+                    config = settings_for(
+                        dataset, data_dir, labels=names(labels), sup_fraction=sup, epochs=epochs, batch_size=batch_size,
+                        lr=lr, labelled_per_batch=labelled_per_batch, seed=seed, unsup_bound=unsup_bound,
+                        num_classifier_samples=num_classifier_samples, alpha=alpha, beta=beta,
+                        contrastive_weight=contrastive_weight, contrastive_temperature=contrastive_temperature,
+                        checkpoint_every=checkpoint_every, on_nan=on_nan,
                     )  # fmt: skip
                     options = ModelOptions(z_c_block, z_s_dim, likelihood, likelihood_scale, continuous_prior_scale)
                     train_new_run(config, options, run_dir, world.device, data_dir, replace=force, model_name=model_name,

@@ -8,6 +8,7 @@ import click
 from PIL import Image
 
 from pyro_ccvae.training.config import TrainConfig
+from pyro_ccvae.training.defaults import describe_defaults
 from pyro_ccvae.training.runs import latest_run, runs_dir
 
 from .errors import user_errors
@@ -105,13 +106,29 @@ def output_options(help: str, force_help: str, required: bool = False, default=N
     )
 
 
-training_options = stack(
-    click.option("--labels", default="", help="Comma-separated labels to model [default: the data set's default labels]."),
-    click.option("--sup", type=float, default=TRAIN_DEFAULTS.sup_fraction, show_default=True, callback=_fraction,
-                 help="Fraction f of training images whose labels are used."),
-    click.option("--epochs", type=click.IntRange(min=1), default=TRAIN_DEFAULTS.epochs, show_default=True,
-                 help="Passes over the training set."),
-    batch_size_option(TRAIN_DEFAULTS.batch_size),
-    click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=TRAIN_DEFAULTS.lr, show_default=True,
-                 help="Adam learning rate."),
+labels_option = click.option(
+    "--labels", default="", help="Comma-separated labels to model [default: the data set's default labels]."
+)
+sup_option = click.option("--sup", type=float, default=TRAIN_DEFAULTS.sup_fraction, show_default=True, callback=_fraction,
+                          help="Fraction f of training images whose labels are used.")  # fmt: skip
+# Their defaults depend on the data set (training/defaults.py): None here means "the data set's".
+schedule_options = stack(
+    click.option("--epochs", type=click.IntRange(min=1), default=None,
+                 help=f"Passes over the training set [default: {describe_defaults('epochs')}]."),
+    click.option("--batch-size", type=click.IntRange(min=1), default=None,
+                 help=f"Images per step [default: {describe_defaults('batch_size')}]."),
+    click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+                 help=f"Adam learning rate [default: {describe_defaults('lr')}]."),
+)  # fmt: skip
+labelled_per_batch_option = click.option(
+    "--labelled-per-batch", type=click.IntRange(min=0), default=TRAIN_DEFAULTS.labelled_per_batch, show_default=True,
+    help="Labelled rows in every batch when plain batches would hold fewer, weighted so that the objective's "
+    "expectation is unchanged (0: plain batches); the same for every data set and model (docs/low_supervision.md).",
+)  # fmt: skip
+training_options = stack(labels_option, sup_option, schedule_options, labelled_per_batch_option)
+
+inception_option = click.option(
+    "--inception-weights", type=click.Path(dir_okay=False), default=None,
+    help="Local Inception-v3 weights file (torchvision's inception_v3_google-*.pth or pytorch-fid's "
+    "pt_inception-2015-12-05-*.pth): adds FID (Table 4). Nothing is downloaded.",
 )  # fmt: skip

@@ -97,6 +97,11 @@ class OracleMismatch(OracleError, RunMismatch):
     """An oracle that cannot score a model: trained on other labels or another image shape."""
 
 
+class WeightsFileError(CheckpointError):
+    """A file of a pre-trained network's weights (Inception-v3 for FID) that is missing or holds
+    other weights."""
+
+
 # Training ------------------------------------------------------------------------------------
 
 

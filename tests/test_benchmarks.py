@@ -15,6 +15,8 @@ TINY = {
     "digits_z_c_size.py": ["--sizes", "1", "--seeds", "0", "--epochs", "1"],
     "explorer_update.py": ["--image-size", "16", "--updates", "3", "--warmup", "1"],
     "data_parallel.py": ["--image-size", "8", "--batch-size", "4", "--steps", "1", "--warmup", "1"],
+    "low_supervision.py": ["--synthfaces", "200,16", "--sup", "0.2", "--steps", "4", "--every", "2", "--probe-every", "1",
+                           "--out", "diag.json", "--figure", "diag.png"],
 }
 HELPERS = {"plain_torch_loss.py"}  # imported by the scripts above, not run on its own
 

@@ -1,18 +1,24 @@
 """The baselines through the training and evaluation path: `fit --model`, `evaluate`, resume,
 the manipulation commands' not-supported errors, and `compare` with its table."""
 
+import dataclasses
 import json
 import shutil
+import signal
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
+from pyro_ccvae.analysis.compare import compare
 from pyro_ccvae.analysis.oracle import fit_oracle, save_oracle
 from pyro_ccvae.baselines import DIVA, M2, MVAE
 from pyro_ccvae.core.model import CCVAE
 from pyro_ccvae.datasets import read_dataset
-from pyro_ccvae.training.runs import load_model
+from pyro_ccvae.errors import Interrupted, RunExists
+from pyro_ccvae.training.config import ModelOptions, TrainConfig
+from pyro_ccvae.training.runs import load_model, train_new_run
 from pyro_ccvae_cli.main import cli
 
 from .helpers import one_line_error, tiny_synthfaces
@@ -122,28 +128,86 @@ def test_unknown_models_and_misplaced_options_are_usage_errors(data, tmp_path, a
     assert not (tmp_path / "out").exists()
 
 
-def test_compare_writes_one_table_as_markdown_and_json(data, tmp_path):
+def markdown_rows(text: str, title: str) -> dict:
+    """The rows of the table under the bold `title` in comparison.md: {first cell: other cells}."""
+    block = text.split(f"**{title}**", 1)[1].split("**", 1)[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.splitlines() if line.startswith("| ")]
+    return {cells[0]: cells[1:] for cells in rows}
+
+
+def test_compare_runs_the_grid_and_writes_tables_json_figure_and_commands(data, tmp_path):
     oracle = save_oracle(fit_oracle(read_dataset(data), epochs=1), tmp_path / "oracle")
     out = tmp_path / "cmp"
-    args = ["compare", "--dataset", data, "--models", "ccvae,m2", "--epochs", "1", "--batch-size", "32",
-            "--out", out, "--oracle", oracle, "--classical", "logreg", "--samples", "20", "--device", "cpu"]  # fmt: skip
+    args = ["compare", "--dataset", data, "--models", "ccvae,m2", "--sup", "0.2,1.0", "--seeds", "0,1", "--epochs", "1",
+            "--batch-size", "32", "--out", out, "--oracle", oracle, "--classical", "logreg", "--samples", "20",
+            "--device", "cpu"]  # fmt: skip
     result = run(*args, "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report == json.loads((out / "comparison.json").read_text())
-    assert set(report) == {"models", "classical", "settings"} and list(report["models"]) == ["ccvae", "m2"]
-    columns = ["accuracy", "swap_score", "conditional_generation_accuracy", "reconstruction_error"]
-    for name, row in report["models"].items():
-        assert set(row) == {*columns, "notes", "run"} and all(isinstance(row[c], float) for c in columns)
-        assert type(load_model(out / name)) is CLASSES[name]
-    assert 0 <= report["classical"]["logreg"]["accuracy"] <= 1
-    assert report["settings"]["sup_fraction"] == 0.2 and report["settings"]["seed"] == 0
+    assert set(report) == {"settings", "cells", "summary", "classical"}
+    assert [(c["model"], c["sup"], c["seed"]) for c in report["cells"]] == [
+        (m, f, s) for f in (0.2, 1.0) for s in (0, 1) for m in ("ccvae", "m2")
+    ]
+    for cell in report["cells"]:
+        assert type(load_model(cell["run"])) is CLASSES[cell["model"]]
+        assert all(isinstance(cell[k], float) for k in ("accuracy", "swap_score", "oracle_frechet_distance",
+                                                        "conditional_generation_accuracy", "reconstruction_error"))
+        assert cell["fid"] is None and "Inception-v3" in cell["notes"]["fid"]
+    ccvae = [c for c in report["cells"] if c["model"] == "ccvae"]
+    assert all(isinstance(c["tracking_visible"], float) and isinstance(c["leakage_accuracy"], float) for c in ccvae)
+    # mean and sample standard deviation over the two seeds
+    for model, sup in (("ccvae", 0.2), ("m2", 1.0)):
+        values = [c["accuracy"] for c in report["cells"] if c["model"] == model and c["sup"] == sup]
+        stats = report["summary"][model][f"{sup:g}"]["accuracy"]
+        assert stats == pytest.approx({"mean": np.mean(values), "sd": np.std(values, ddof=1), "n": 2})
+    assert [r["method"] for r in report["classical"]["cells"]] == ["logreg"] * 4
 
-    lines = (out / "comparison.md").read_text().splitlines()
-    table = {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines if line.startswith("| "))}
-    assert list(table) == ["model", "CCVAE", "M2", "logreg (classical)"]
-    for name, display in (("ccvae", "CCVAE"), ("m2", "M2")):
-        assert table[display] == [f"{report['models'][name][c]:.4f}" for c in columns]
-    assert table["logreg (classical)"] == [f"{report['classical']['logreg']['accuracy']:.4f}", "n/a", "n/a", "n/a"]
+    text = (out / "comparison.md").read_text()
+    table = markdown_rows(text, "Table 1: classification accuracy")
+    assert list(table) == ["model", "CCVAE", "M2", "logreg (classical)"] and table["model"] == ["f = 0.2", "f = 1"]
+    stats = report["summary"]["m2"]["1"]["accuracy"]
+    assert table["M2"][1] == f"{stats['mean']:.3f} ± {stats['sd']:.3f}"
+    assert "Table 4: FID" not in text  # no cell has it
+    assert markdown_rows(text, "characteristic tracking, all classes (including those where the characteristic is not drawn)")["M2"] == ["n/a", "n/a"]
+    assert (out / "comparison.png").stat().st_size > 1000
+    commands = (out / "commands.sh").read_text().splitlines()
+    assert sum(line.startswith("pyro-ccvae fit --model") for line in commands) == 8
+    assert f"pyro-ccvae fit --model m2 --sup 1 --seed 1 --dataset {data}" in (out / "commands.sh").read_text()
 
-    one_line_error(run(*args), 2, "already holds runs of ccvae, m2; choose another --out, or pass --force")
+
+def test_a_stopped_comparison_continues_where_it_stopped(data, tmp_path):
+    """Finished cells are read back, an interrupted one resumes from its checkpoint, a missing
+    evaluation is measured again; a cell with other settings is an error unless forced."""
+    config = TrainConfig(dataset=str(data), epochs=2, batch_size=32, num_classifier_samples=4)
+    out = tmp_path / "cmp"
+
+    def grid(**kwargs):
+        stages = {}
+        on_cell = lambda number, total, cell, stage: stages.setdefault(cell.folder, []).append(stage)  # noqa: E731
+        compare(config, out, ["ccvae", "mvae"], [0.5], [0], samples=10, on_cell=on_cell, **kwargs)
+        return stages
+
+    assert grid() == {"ccvae-sup0.5-seed0": ["training", "evaluating"], "mvae-sup0.5-seed0": ["training", "evaluating"]}
+    first = json.loads((out / "comparison.json").read_text())
+    assert grid() == {"ccvae-sup0.5-seed0": ["finished"], "mvae-sup0.5-seed0": ["finished"]}
+    assert json.loads((out / "comparison.json").read_text())["cells"] == first["cells"]
+
+    (out / "ccvae-sup0.5-seed0" / "evaluation.json").unlink()
+    stop_after = iter([0, 0, signal.SIGINT])  # the mvae cell is stopped after two steps
+    shutil.rmtree(out / "mvae-sup0.5-seed0")
+    with pytest.raises(Interrupted):
+        train_new_run(dataclasses.replace(config, sup_fraction=0.5), ModelOptions(), out / "mvae-sup0.5-seed0", torch.device("cpu"),
+                      model_name="mvae", stop=lambda: next(stop_after))  # fmt: skip
+    assert grid() == {"ccvae-sup0.5-seed0": ["evaluating"], "mvae-sup0.5-seed0": ["resuming", "evaluating"]}
+    history = [json.loads(line) for line in (out / "mvae-sup0.5-seed0" / "metrics.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in history] == [1, 2]
+
+    config = dataclasses.replace(config, epochs=3)  # more epochs: trained on from the checkpoints
+    assert grid() == {"ccvae-sup0.5-seed0": ["resuming", "evaluating"], "mvae-sup0.5-seed0": ["resuming", "evaluating"]}
+    assert torch.load(out / "ccvae-sup0.5-seed0" / "checkpoint.pt", weights_only=True)["epoch"] == 3
+
+    config = dataclasses.replace(config, lr=5e-4)
+    with pytest.raises(RunExists, match="other settings in ccvae-sup0.5-seed0, mvae-sup0.5-seed0"):
+        grid()
+    assert grid(force=True) == {"ccvae-sup0.5-seed0": ["training", "evaluating"], "mvae-sup0.5-seed0": ["training", "evaluating"]}

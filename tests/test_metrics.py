@@ -225,8 +225,22 @@ def test_ground_truth_metrics_on_tiny_synthfaces():
     i = LABEL_NAMES.index("Bangs")
     characteristic = data.factors[test, data.factor_names.index("char_Bangs")]
     expected = spearman_within_classes(z_c[:, i, 0].numpy(), characteristic, data.labels[test, i])
-    assert tracking["per_label"]["Bangs"] == pytest.approx(expected, nan_ok=True)
+    bangs = tracking["per_label"]["Bangs"]
+    assert {k: bangs[k] for k in expected} == pytest.approx(expected, nan_ok=True)
+    # A face without bangs has no fringe length: only class 1 counts where it is drawn.
+    assert bangs["visible_classes"] == [1] and bangs["mean_visible"] == pytest.approx(expected["class_1"], nan_ok=True)
+    smiling = tracking["per_label"]["Smiling"]  # a flat to frowning mouth in class 0, a smile in class 1
+    assert smiling["visible_classes"] == [0, 1] and smiling["mean_visible"] == pytest.approx(smiling["mean"], nan_ok=True)
+    assert tracking["visible_from"] == "data file"
+    assert tracking["mean_visible"] == pytest.approx(np.nanmean([t["mean_visible"] for t in tracking["per_label"].values()]))
     for value in leaks["per_label"].values():
         assert 0 <= value["accuracy"] <= 1 and 0 <= value["majority_baseline"] <= 1
     with pytest.raises(ValueError, match="factors"):
         ground_truth_metrics(model, dataclasses.replace(data, factors=None, factor_names=()))
+
+    # Files written before the attribute: synthfaces falls back on its drawing, others count every class.
+    attrs = {k: v for k, v in data.extra_attrs.items() if k != "characteristic_classes"}
+    older = ground_truth_metrics(model, dataclasses.replace(data, extra_attrs=attrs))["characteristic_tracking"]
+    assert older["visible_from"] == "synthfaces drawing (older file)" and older["mean_visible"] == tracking["mean_visible"]
+    other = ground_truth_metrics(model, dataclasses.replace(data, extra_attrs=attrs, name="faces"))["characteristic_tracking"]
+    assert other["visible_from"] == "not recorded: all classes" and other["mean_visible"] == pytest.approx(other["mean"])

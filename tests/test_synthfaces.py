@@ -191,23 +191,29 @@ def test_characteristic_changes_the_look_within_the_label(name):
     assert mean_abs_diff(render(labels, low, 32), render(labels, high, 32)) > 0.1
 
 
-def test_characteristic_of_an_absent_feature_changes_nothing():
+def test_the_recorded_characteristic_classes_are_the_drawing(tmp_path):
+    """characteristic_classes (written into every file) says in which classes a characteristic
+    changes the picture: nowhere else does it."""
+    classes = sf.characteristic_classes("binary")
+    assert set(classes) == {f"char_{name}" for name in LABEL_NAMES}
     labels, factors = draws(seed=6, n=40)
-    for name in ("Eyeglasses", "Bangs", "Mustache", "Wearing_Necktie", "Wearing_Hat", "Rosy_Cheeks"):
-        j = LABEL_NAMES.index(name)
-        absent = labels.copy()
-        absent[:, j] = 0
-        other = factors.copy()
-        other[:, j] = 1 - other[:, j]
-        np.testing.assert_array_equal(render(absent, factors, 16), render(absent, other, 16))
-    # ...but for labels whose both values have a look, it does.
-    for name in ("Smiling", "Blond_Hair", "Pale_Skin"):
+    for name in LABEL_NAMES:
         j = LABEL_NAMES.index(name)
         absent = labels.copy()
         absent[:, j] = 0
         low, high = factors.copy(), factors.copy()
         low[:, j], high[:, j] = 0.0, 1.0
-        assert mean_abs_diff(render(absent, low, 32), render(absent, high, 32)) > 0.05
+        if classes[f"char_{name}"] == [1]:  # a face without the feature has no such characteristic
+            np.testing.assert_array_equal(render(absent, low, 16), render(absent, high, 16))
+        else:  # both values of the label have a look
+            assert classes[f"char_{name}"] == [0, 1]
+            assert mean_abs_diff(render(absent, low, 32), render(absent, high, 32)) > 0.05
+    assert [n for n in LABEL_NAMES if classes[f"char_{n}"] == [1]] == [
+        "Eyeglasses", "Bangs", "Mustache", "Wearing_Necktie", "Wearing_Hat", "Rosy_Cheeks"]  # fmt: skip
+    assert sf.characteristic_classes("mixed")["char_Hair"] == [0, 1, 2, 3, 4]
+    path = tmp_path / "f.h5"
+    h5format.write_dataset(path, sf.generate_synthfaces(20, size=16))
+    assert read_dataset(path).extra_attrs["characteristic_classes"] == classes
 
 
 def test_background_nuisance_changes_corners_only_there(batch):

@@ -27,6 +27,7 @@ from .metrics import (
     measure_reconstruction_error,
     measure_swap_score,
 )
+from .fid import load_inception, measure_frechet_distances, oracle_features
 from .oracle import label_scorer, load_oracle
 
 
@@ -49,6 +50,7 @@ def evaluate_run(
     samples: int = 1000,
     seed: int = 0,
     figure: str | Path | None = None,
+    inception_weights: str | Path | None = None,
 ) -> dict:
     """The test-set measures of the run in `run_dir` on its data file (or `dataset`), as a
     JSON-ready dict (NaN as None): "model" (its name), "accuracy", "per_label" and "regression"
@@ -56,15 +58,19 @@ def evaluate_run(
     "reconstruction_error"; with `oracle_dir` also "swap_score" (at most `samples` pairs),
     "conditional_generation_accuracy" (and per label, from `samples` images),
     "intervention_matrix" and its condition number, drawn to `figure` (default
-    RUN/intervention_matrix.png); on data with ground-truth factors "ground_truth". `seed`
-    fixes the swap pairs and the generated labels. "not_supported" maps each measure the
-    model cannot take (set to None) to the reason."""
+    RUN/intervention_matrix.png), and "oracle_frechet_distance" (Fréchet distance between
+    generated and test images in the oracle's features); with `inception_weights` (a local
+    Inception-v3 weights file) "fid" (Table 4); both from `samples` generations and as many test
+    images (fid.py); on data with ground-truth factors "ground_truth". `seed` fixes the swap
+    pairs and the generated labels. "not_supported" maps each measure the model cannot take
+    (set to None) to the reason."""
     config = load_config(run_dir)
     model = load_model(run_dir, device)
     not_binary = [f"{label.name} ({label.kind})" for label in model.config.labels if not isinstance(label, BinaryLabel)]
-    scorer = None
+    scorer = oracle = None
     if oracle_dir is not None and not not_binary:
-        scorer = label_scorer(load_oracle(oracle_dir, device), model.config.label_names, model.config.image_shape)
+        oracle = load_oracle(oracle_dir, device)
+        scorer = label_scorer(oracle, model.config.label_names, model.config.image_shape)
     data = load_run_data(run_dir, model, dataset)
     test = split_tensors(data, "test", model_device(model))
     names = model.config.label_names
@@ -85,9 +91,18 @@ def evaluate_run(
 
     if oracle_dir is not None and not_binary:
         reason = "the oracle measures are defined for binary labels; this model also has " + ", ".join(not_binary)
-        for key in ("swap_score", "conditional_generation_accuracy", "intervention_matrix"):
+        for key in ("swap_score", "conditional_generation_accuracy", "intervention_matrix", "oracle_frechet_distance"):
             result[key] = None
             result["not_supported"][key] = reason
+    distances = {}
+    if scorer is not None:
+        distances["oracle_frechet_distance"] = oracle_features(oracle)
+    if inception_weights is not None:
+        distances["fid"] = load_inception(inception_weights, model_device(model))
+    distances = {key: f for key, f in distances.items() if supported(key, "conditional_generation")}
+    if distances:
+        generator = torch.Generator().manual_seed(seed)
+        result.update(measure_frechet_distances(model, test, distances, samples, generator=generator))
     if scorer is not None:
         if supported("swap_score", "swap"):
             generator = torch.Generator().manual_seed(seed)

@@ -288,6 +288,25 @@ def training_sample(data: ImageDataset, max_rows: int, seed: int = 0) -> np.ndar
     if len(rows) > max_rows:
         rows = np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
     return rows
+def mean(values) -> float:
+    """The mean of the values that are not NaN (NaN if none is)."""
+    values = [v for v in values if not np.isnan(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def visible_classes(data: ImageDataset) -> tuple[dict[str, list[int]] | None, str]:
+    """({factor "char_<Label>": the label's classes in which it is drawn} or None, where that
+    came from): the data file's attribute `characteristic_classes`; for a synthfaces file
+    written before it had one, the drawing's own table; else None (every class counts)."""
+    from ..datasets import synthfaces
+
+    recorded = data.extra_attrs.get("characteristic_classes")
+    if recorded is not None:
+        return {k: [int(c) for c in v] for k, v in recorded.items()}, "data file"
+    variants = {"synthfaces": "binary", "synthfaces-mixed": "mixed"}
+    if data.name in variants:
+        return synthfaces.characteristic_classes(variants[data.name]), "synthfaces drawing (older file)"
+    return None, "not recorded: all classes"
 
 
 @torch.no_grad()
@@ -304,7 +323,11 @@ def ground_truth_metrics(
 
     characteristic_tracking: per discrete label i with a factor "char_<label>", |Spearman rho|
         between z_c^i (its first dimension when d > 1) and that hidden characteristic within
-        each class of y_i on the test split, and their mean (`spearman_within_classes`).
+        each class of y_i on the test split (`spearman_within_classes`), their mean over all
+        classes ("mean") and over the classes in which the characteristic is drawn
+        ("mean_visible"; see `visible_classes`: in the others it does not change the image, so
+        any correlation there is noise by construction); "mean" and "mean_visible" average
+        these over labels, and "visible_from" says where the visible classes came from.
     leakage: per label, test accuracy of a logistic regression from z_\\c, fitted on (up to
         `max_train` random) training images, next to the majority-class baseline, or for a
         continuous label the R^2 of a linear regression (`leakage`); close to the baseline
@@ -322,11 +345,17 @@ def ground_truth_metrics(
     labels = model.config.labels
     names = [label.name for label in labels]
     factor_names = list(data.factor_names)
+    visible, visible_from = visible_classes(data)
     tracking = {}
     for i, name in enumerate(names):
-        if f"char_{name}" in factor_names and labels[i].discrete:
-            column = factor_names.index(f"char_{name}")
-            tracking[name] = spearman_within_classes(zc_test[:, i, 0], data.factors[test_rows, column], data.labels[test_rows, i])
+        factor = f"char_{name}"
+        if factor in factor_names and labels[i].discrete:
+            column = factor_names.index(factor)
+            rho = spearman_within_classes(zc_test[:, i, 0], data.factors[test_rows, column], data.labels[test_rows, i])
+            shown = visible.get(factor) if visible is not None else None
+            shown = [int(k.removeprefix("class_")) for k in rho if k != "mean"] if shown is None else shown
+            values = [rho[f"class_{c}"] for c in shown if f"class_{c}" in rho]
+            tracking[name] = {**rho, "visible_classes": shown, "mean_visible": mean(values)}
     discrete = [label.discrete for label in labels]
     leaks = dict(zip(names, leakage(zs_train, data.labels[train_rows], zs_test, data.labels[test_rows], discrete)))
     nuisances = [k for k, n in enumerate(factor_names) if not n.startswith("char_")]
@@ -337,14 +366,12 @@ def ground_truth_metrics(
         data.factors[test_rows][:, nuisances],
     ) if nuisances else []
 
-    def mean(values):
-        values = [v for v in values if not np.isnan(v)]
-        return float(np.mean(values)) if values else float("nan")
-
     return {
         "characteristic_tracking": {
             "per_label": tracking,
             "mean": mean([t["mean"] for t in tracking.values()]),
+            "mean_visible": mean([t["mean_visible"] for t in tracking.values()]),
+            "visible_from": visible_from,
         },
         "leakage": {
             "per_label": leaks,

@@ -191,4 +191,37 @@ def frankenstein_figure(result: dict, path: str | Path | None = None) -> Figure:
         ax.set_title(f"{mode}: rare {summary['rare_success']:.2f}, common {summary['common_success']:.2f}", fontsize=9)
         ax.set_xlabel("combination the oracle read", fontsize=8)
     axes[0].set_ylabel("combination asked for", fontsize=8)
+def comparison_figure(result: dict, measures: dict, path: str | Path | None = None, floors: dict | None = None) -> Figure:
+    """Each measure of a comparison (compare.py) against the labelled fraction f, one line per
+    model with error bars of one standard deviation over seeds; measures no cell has are left out.
+    `floors` maps a measure to another drawn dashed in its panel (e.g. a probe's majority
+    baseline), not in a panel of its own."""
+    floors = floors or {}
+    sups = [f"{f:g}" for f in result["settings"]["sups"]]
+
+    def points(by_sup, key):
+        return [(float(f), by_sup[f][key]) for f in sups if by_sup.get(f) and by_sup[f].get(key)]
+
+    shown = [key for key in measures if key not in floors.values()
+             and any(points(by_sup, key) for by_sup in result["summary"].values())]  # fmt: skip
+    columns = min(3, max(len(shown), 1))
+    rows = max(1, -(-len(shown) // columns))
+    figure = Figure(figsize=(4.2 * columns, 3.2 * rows))
+    for index, key in enumerate(shown):
+        ax = figure.add_subplot(rows, columns, index + 1)
+        for name, by_sup in result["summary"].items():
+            for measure, style in ((key, {"marker": "o"}), (floors.get(key), {"linestyle": "--", "color": "grey"})):
+                values = points(by_sup, measure) if measure else []
+                if values:
+                    label = name if measure == key else f"{name}: {measures[measure][0]}"
+                    ax.errorbar([p[0] for p in values], [p[1]["mean"] for p in values],
+                                yerr=[p[1]["sd"] for p in values], capsize=3, label=label, **style)  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_xticks([float(f) for f in sups], sups)
+        ax.minorticks_off()
+        ax.set_xlabel("labelled fraction f")
+        short, _, lower_is_better = measures[key]
+        ax.set_title(short + (", lower is better" if lower_is_better else ""), fontsize=9)
+        ax.legend(fontsize=7)
+    figure.tight_layout()
     return _save(figure, path)

@@ -26,6 +26,24 @@ cannot be summed). An observed continuous label enters only through log p(z_c^i|
 log p(y_i): it is left out of w and of q(y_o|x), i.e. the variational distribution is tilted by
 the discrete observed labels only (still a lower bound; docs/objective.md says why).
 
+What one evaluation estimates (one draw z ~ q(z|x) per row, k draws for q(y_o|x)):
+
+- The value is a slightly low estimate of the bound, not an unbiased one: the log of a k-draw
+  mean underestimates log q(y_o|x) on average (Jensen), and 1/q(y_o|x) inside w is
+  overestimated on average, which for the usual negative bracket also lowers the value. Both
+  biases shrink as 1/k.
+- The gradient is not an unbiased estimate of the bound's gradient either, on purpose: eq. (8)
+  does not reparameterise z_c inside w (App. C.3.1). For the classifier this changes nothing in
+  expectation (up to the k-draw bias), but the encoder loses the pathwise part of grad w, so
+  that in expectation its gradient gains -E[w * bracket] * grad log q(y_o|x): a pull towards
+  classifying the labelled rows whose weight is the size of the bracket (about the image's
+  log-likelihood: thousands of nats). This, not the explicit log q(y_o|x) (weight 1), is what
+  makes z_c predictive in practice; docs/low_supervision.md measures it.
+- With `control_variate`, a baseline c (the mean bracket of the batch's other rows) is taken
+  out of the bracket where it multiplies grad w and put back where its expectation is known
+  (`RowParts.combine`): the same value and expected gradient, with the noise that the bracket's
+  thousands of nats bring to the classifier's gradient removed.
+
 The model and guide must use the sites of `kinds.LabelGroup`: for each group, labels
 "y<suffix>" (split by `obs_mask` into "..._observed" and "..._unobserved") and characteristic
 latents "z_c<suffix>" in a plate of labels at dim -1, rows in a plate at dim -2. Every other
@@ -52,8 +70,10 @@ UNSUP_BOUNDS = ("sample", "enumerate", "marginal")
 
 class RowwiseELBO(ELBO):
     """A Pyro ELBO defined by `row_bounds(model, guide, x, y, mask) -> (value, surrogate)`, both
-    [B]: `value` is the per-row objective (a bound, plus any classifier term), `surrogate` has
-    the same value and a gradient that is an unbiased estimate of the objective's gradient.
+    [B]: `value` is a Monte Carlo estimate of the per-row objective (a bound, plus any
+    classifier term), `surrogate` has the same value and the gradient training follows (each
+    objective says how that relates to the objective's own gradient; for the CCVAE see the
+    module docstring).
 
     Implements both `loss_and_grads` (used by `SVI.step`) and `differentiable_loss` (used with
     torch optimizers and `ELBOModule`); `CCVAE_ELBO` and the baselines' objectives build on it."""
@@ -73,6 +93,15 @@ class RowwiseELBO(ELBO):
         for _ in range(self.num_particles):
             _, surrogate = self.row_bounds(model, guide, *args, **kwargs)
             loss = loss - surrogate.sum() / self.num_particles
+        return loss
+
+    def weighted_loss(self, model, guide, weights: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        """Minus the objective with each row's term times `weights` [B], averaged over particles
+        (stratified batches: training/batches.py)."""
+        loss = 0.0
+        for _ in range(self.num_particles):
+            _, surrogate = self.row_bounds(model, guide, *args, **kwargs)
+            loss = loss - (weights * surrogate).sum() / self.num_particles
         return loss
 
     def loss(self, model, guide, *args, **kwargs) -> float:
@@ -95,6 +124,9 @@ class CCVAE_ELBO(RowwiseELBO):
     :param beta: weight of the prior terms (1: the paper's bound).
     :param contrastive_weight: lambda, weight of the supervised contrastive term (0: none).
     :param contrastive_temperature: tau of the contrastive term.
+    :param control_variate: take the batch's mean bracket out of the gradient through w (same
+        value and expected gradient, far less noise; see `RowParts.combine` and
+        docs/low_supervision.md); False gives the plain estimator of eq. (8).
     """
 
     def __init__(
@@ -106,6 +138,7 @@ class CCVAE_ELBO(RowwiseELBO):
         beta: float = 1.0,
         contrastive_weight: float = 0.0,
         contrastive_temperature: float = 0.1,
+        control_variate: bool = True,
     ):
         if unsup_bound not in UNSUP_BOUNDS:
             raise ValueError(f"unsup_bound must be one of {', '.join(UNSUP_BOUNDS)}, got {unsup_bound!r}")
@@ -122,10 +155,17 @@ class CCVAE_ELBO(RowwiseELBO):
         self.beta = beta
         self.contrastive_weight = contrastive_weight
         self.contrastive_temperature = contrastive_temperature
+        self.control_variate = control_variate
 
     def row_bounds(self, model, guide, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
-        """One draw of the bound per row, [B], and a surrogate with the same value whose
-        gradient is an unbiased estimate of the bound's gradient."""
+        """One draw of the bound per row, [B], and the surrogate whose gradient trains the model
+        (see `RowParts.combine`)."""
+        parts = self.row_parts(model, guide, *args, **kwargs)
+        return parts.combine(leave_one_out_mean(parts.bracket) if self.control_variate else None)
+
+    def row_parts(self, model, guide, *args, **kwargs) -> "RowParts":
+        """The pieces of one draw of the bound, per row (`RowParts`), before they are combined;
+        `row_bounds` combines them, and diagnostics can take gradients of each."""
         if self.unsup_bound == "sample":
             guide_run = guide
         else:  # each discrete y_unobserved takes all its values at once, in a new dim left of the plates
@@ -150,14 +190,13 @@ class CCVAE_ELBO(RowwiseELBO):
         weighted = [t for t in terms if t.log_q_yo_draws is not None]
         penalty = self.contrastive_weight * self._contrastive(g, m, batch) if self.contrastive_weight > 0 else 0.0
         if not weighted:  # no label tilts q(z | x): w = 1 and q(y_o | x) does not enter
-            return bracket + log_p_yo - penalty, bracket + log_p_yo + score - penalty
-
+            return RowParts(bracket, score, log_p_yo, None, None, None, penalty)
         # q(y_o | x) from k draws of the guide's own q(z_c | x): no second encoder pass (eq. 4).
-        log_q_yo_x = sum(t.log_q_yo_draws for t in weighted).logsumexp(0) - math.log(self.num_classifier_samples)
-        # w = q(y_o | zbar_c) / q(y_o | x), with zbar_c = z_c detached (App. C.3.1, eq. 8).
-        weight = (sum(t.log_q_yo_zbar for t in weighted) - log_q_yo_x).exp()  # [B]
-        bound = weight * bracket + log_q_yo_x + log_p_yo - penalty  # eq. (4) / (5), per row
-        return bound, bound + score
+        log_k = math.log(self.num_classifier_samples)
+        log_q_yo_x = sum(t.log_q_yo_draws for t in weighted).logsumexp(0) - log_k
+        log_q_yo_x_fixed = sum(t.log_q_yo_fixed_draws for t in weighted).logsumexp(0) - log_k
+        log_q_yo_zbar = sum(t.log_q_yo_zbar for t in weighted)
+        return RowParts(bracket, score, log_p_yo, log_q_yo_x, log_q_yo_zbar, log_q_yo_x_fixed, penalty)
 
     def _contrastive(self, g, m, batch: int) -> torch.Tensor:
         """L_i [B] of `contrastive.supervised_contrastive` on the means of q(z_c | x) of the rows
@@ -208,24 +247,81 @@ class CCVAE_ELBO(RowwiseELBO):
             # An observed continuous label does not tilt q(z | x): the variational distribution
             # is q(y_d | z_c) q(z | x) / q(y_d | x) over the observed weighted labels d only, so
             # this label adds log p(z_c^i|y_i) to the bracket and nothing to w or q(y_o | x).
-            return _LabelTerms(priors, score, None, None, log_p_yo)
+            return _LabelTerms(priors, score, None, None, None, log_p_yo)
 
         z_c_draws = q_zc.rsample((self.num_classifier_samples,))  # [k, B, L_g, d]
         return _LabelTerms(
             bracket=priors - obs * q_y.log_prob(y_obs),
             score=score,
             log_q_yo_draws=(obs * group.q_y(z_c_draws).log_prob(y_obs)).sum(-1),  # [k, B]
+            log_q_yo_fixed_draws=(obs * group.q_y(z_c_draws.detach()).log_prob(y_obs)).sum(-1),  # [k, B]
             log_q_yo_zbar=(obs * group.q_y(z_c.detach()).log_prob(y_obs)).sum(-1),  # [B]
             log_p_yo=log_p_yo,
         )
+
+
+class RowParts(NamedTuple):
+    """The pieces of one draw of the CCVAE bound, each [B] (see the module docstring).
+
+    bound = w * bracket + log q(y_o|x) + log p(y_o),   w = exp(log_q_yo_zbar - log_q_yo_x);
+    without a weighted observed label (`log_q_yo_x` None), w = 1 and q(y_o|x) does not enter."""
+
+    bracket: torch.Tensor  # log p(x,z_c,z_s,y_o)-type terms inside the weighted expectation
+    score: torch.Tensor  # zero-valued score-function terms of drawn latent labels ("sample" only), unweighted
+    log_p_yo: torch.Tensor  # log p(y_o)
+    log_q_yo_x: torch.Tensor | None  # log q(y_o | x) from k draws of q(z_c | x)
+    log_q_yo_zbar: torch.Tensor | None  # log q(y_o | zbar_c), zbar_c detached (App. C.3.1)
+    log_q_yo_x_fixed: torch.Tensor | None  # log q(y_o | x) with the k draws detached (for the control variate)
+    penalty: torch.Tensor | float = 0.0  # the contrastive term, subtracted outside the weighted bracket
+
+    @property
+    def weight(self) -> torch.Tensor | None:
+        """w = q(y_o | zbar_c) / q(y_o | x) per row (None: w = 1)."""
+        return None if self.log_q_yo_x is None else (self.log_q_yo_zbar - self.log_q_yo_x).exp()
+
+    def combine(self, baseline: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(bound, surrogate), both [B]. The surrogate has the bound's value; its gradient is
+        the estimator training follows: eq. (8) for the observed labels (z_c not
+        reparameterised inside w), and for drawn latent labels the score-function term,
+        weighted by w (detached) as the bound weights everything in the bracket.
+
+        `baseline` c [B] (detached, independent of each row's own draw z) is a control variate
+        for the weighted rows: the gradient through w is taken with bracket - c in place of the
+        bracket, and c returns where it has an expectation, so the expected gradient is that of
+        eq. (8) (exactly for the encoder; for the classifier up to the k-draw bias of q(y_o|x))
+        while the noise w * bracket brings (w spans orders of magnitude, the bracket is
+        thousands of nats) shrinks to w * (bracket - c): the classifier sees
+        (bracket - c) * grad w in place of bracket * grad w (E[grad_psi w] = 0), and the
+        encoder's pull -w * bracket * grad log q(y_o|x) becomes -(w (bracket - c) + c) * grad
+        log q(y_o|x) (E[w] = 1). The value is not changed."""
+        if self.log_q_yo_x is None:
+            bound = self.bracket + self.log_p_yo - self.penalty
+            return bound, bound + self.score
+        weight = self.weight
+        bound = weight * self.bracket + self.log_q_yo_x + self.log_p_yo - self.penalty  # eq. (4) / (5), per row
+        if baseline is None:
+            return bound, bound + weight.detach() * self.score
+        c = baseline.detach()
+        # grad_psi: (B - c) grad w + w grad B + grad log q(y|x); grad_phi: -(w (B - c) + c) grad log q(y|x) + w grad B
+        estimator = weight * (self.bracket - c) - c * (self.log_q_yo_x - self.log_q_yo_x_fixed) + self.log_q_yo_x
+        estimator = estimator + weight.detach() * self.score - self.penalty
+        return bound, bound.detach() + (estimator - estimator.detach())
 
 
 class _LabelTerms(NamedTuple):
     bracket: torch.Tensor  # [B, L_g], the group's terms inside the weighted bracket
     score: torch.Tensor  # [B, L_g], zero-valued score-function terms ("sample" only)
     log_q_yo_draws: torch.Tensor | None  # [k, B], log q(y_o | z_c^(j)) of the group's observed labels
+    log_q_yo_fixed_draws: torch.Tensor | None  # [k, B], the same at the draws z_c^(j) detached
     log_q_yo_zbar: torch.Tensor | None  # [B], log q(y_o | zbar_c); both None for an unweighted group
     log_p_yo: torch.Tensor  # [B], log p(y_o)
+
+
+def leave_one_out_mean(values: torch.Tensor) -> torch.Tensor | None:
+    """For each row, the mean of the other rows' values (detached), [B]; None for one row."""
+    values = values.detach()
+    n = values.shape[0]
+    return None if n < 2 else (values.sum() - values) / (n - 1)
 
 
 def _site_names(group: LabelGroup) -> tuple[str, ...]:

@@ -74,6 +74,10 @@ NUISANCE_RANGES = (
     (0.86, 0.96),  # face_size: scale of the drawing
     (0.0, 1.0),  # shirt_hue
 )
+# The classes of each label in which its characteristic char_<Label> changes the picture: a face
+# without a mustache has no mustache thickness. Smiling (a flat to frowning mouth), Blond_Hair
+# (dark brown to black) and Pale_Skin (medium to dark) vary within both classes.
+SHOWN_IN_BOTH = ("Smiling", "Blond_Hair", "Pale_Skin")
 DRAWING_VERSION = 2  # raise whenever render() draws differently
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train, valid, test
 CHUNK = 1000  # images rendered at a time (bounds memory)
@@ -135,6 +139,22 @@ def variant_names(variant: str = "binary") -> tuple[tuple[str, ...], tuple[str, 
     if variant == "mixed":
         return MIXED_LABEL_NAMES, MIXED_LABEL_KINDS, MIXED_FACTOR_NAMES
     raise ValueError(f"unknown synthfaces variant {variant!r}; valid variants: {', '.join(VARIANTS)}")
+
+
+def characteristic_classes(variant: str = "binary") -> dict[str, list[int]]:
+    """{factor "char_<Label>": the classes of the label in which it is drawn} of a variant
+    (written into every synthfaces file as the attribute `characteristic_classes`)."""
+    _, _, factor_names = variant_names(variant)
+    classes = {}
+    for factor in factor_names:
+        label = factor.removeprefix("char_")
+        if label == factor:
+            continue
+        if label == "Hair":
+            classes[factor] = list(range(len(HAIR_CLASSES)))
+        else:
+            classes[factor] = [0, 1] if label in SHOWN_IN_BOTH else [1]
+    return classes
 
 
 # ----------------------------------------------------------------------------------------
@@ -614,7 +634,7 @@ def generate_synthfaces(
         "size": size,
         "correlation": list(correlation) if correlation is not None else None,
     }
-    if variant == "binary":  # exactly the attributes the binary files have always had
+    if variant == "binary":
         extra = {"generator": generator, "label_frequencies": dict(zip(LABEL_NAMES, LABEL_FREQUENCIES))}
         name, description, classes = "synthfaces", DESCRIPTION, {}
     else:
@@ -625,6 +645,7 @@ def generate_synthfaces(
             "age_range": list(AGE_RANGE),
         }
         name, description, classes = "synthfaces-mixed", MIXED_DESCRIPTION, {"Hair": list(HAIR_CLASSES)}
+    extra["characteristic_classes"] = characteristic_classes(variant)
     return ImageDataset(
         images=render(labels, factors, size, variant),
         labels=labels,

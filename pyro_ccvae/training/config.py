@@ -22,12 +22,17 @@ class TrainConfig:
     seed: int = 0
     unsup_bound: str = "enumerate"  # CCVAE: "sample", "enumerate" or "marginal" (see core/elbo.py)
     num_classifier_samples: int = 100  # CCVAE: k draws of q(z_c | x) for q(y | x), eq. (4)
+    control_variate: bool = True  # CCVAE: a baseline in the gradient through eq. (4)'s weight (core/elbo.py)
+    # Labelled rows in every batch where plain batches would hold fewer (f * batch_size < 8), weighted
+    # to keep eq. (6)'s expectation (batches.py; docs/low_supervision.md); 0 = plain batches.
+    labelled_per_batch: int = 8
     alpha: float | None = None  # M2, DIVA: classifier weight; None: the objective's default (50; 3500)
     beta: float | None = None  # CCVAE, DIVA: weight of the prior (KL) terms; None: the objective's default (1)
     contrastive_weight: float = 0.0  # CCVAE: lambda of the supervised contrastive term on z_c (poster 000); 0: none
     contrastive_temperature: float = 0.1  # CCVAE: its temperature tau
     checkpoint_every: int = 500  # steps between checkpoints; 0 = only at the end of each epoch
     on_nan: str = "stop"  # on a NaN loss: "stop", or "rollback" to the last checkpoint with a lower lr
+    defaults: str = ""  # which data-set defaults filled the unset fields (training/defaults.py), for the record
 
     def __post_init__(self):
         if not 0 < self.sup_fraction <= 1:
@@ -36,6 +41,8 @@ class TrainConfig:
             raise ValueError(f"unsup_bound must be one of {', '.join(UNSUP_BOUNDS)}, got {self.unsup_bound!r}")
         if self.on_nan not in ON_NAN:
             raise ValueError(f"on_nan must be one of {', '.join(ON_NAN)}, got {self.on_nan!r}")
+        if self.labelled_per_batch < 0:
+            raise ValueError(f"labelled_per_batch must be 0 or more, got {self.labelled_per_batch}")
         if self.checkpoint_every < 0:
             raise ValueError(f"checkpoint_every must be 0 or more steps, got {self.checkpoint_every}")
         if self.contrastive_weight < 0 or not self.contrastive_temperature > 0:

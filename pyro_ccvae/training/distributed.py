@@ -185,13 +185,16 @@ def _cause(error: Exception) -> str:
 
 
 class _BatchLoss(nn.Module):
-    """The model's loss on a batch as the forward of a module (what DDP wraps), times `weight`."""
+    """The model's loss on a batch as the forward of a module (what DDP wraps), times `weight`
+    (a number, or one per row: stratified batches, batches.py)."""
 
     def __init__(self, elbo, model: nn.Module):
         super().__init__()
         self.model, self.elbo = model, elbo
 
-    def forward(self, x, y, mask, weight: float):
+    def forward(self, x, y, mask, weight):
+        if isinstance(weight, torch.Tensor):
+            return self.elbo.weighted_loss(self.model.model, self.model.guide, weight, x, y, mask)
         return weight * self.elbo.differentiable_loss(self.model.model, self.model.guide, x, y, mask)
 
 
@@ -217,10 +220,14 @@ class DataParallelObjective:
         self.module.register_comm_hook(None, _sum_gradients)
 
     def differentiable_loss(self, model, guide, x, y, mask) -> torch.Tensor:
+        return self.weighted_loss(model, guide, None, x, y, mask)
+
+    def weighted_loss(self, model, guide, weights, x, y, mask) -> torch.Tensor:
+        """The loss with each row's term times `weights` [b] (None: all 1)."""
         if (model, guide) != (self.model.model, self.model.guide):
             raise ValueError("a DataParallelObjective computes the loss of the model it was made for")
         if x.shape[0]:
-            return self.module(x, y, mask, 1.0)
+            return self.module(x, y, mask, 1.0 if weights is None else weights)
         return self.module(x.new_zeros((1, *x.shape[1:])), y.new_zeros((1, *y.shape[1:])), mask.new_zeros((1, *mask.shape[1:])), 0.0)
 
 

@@ -15,7 +15,10 @@ together with the parameters, so a checkpoint never holds non-finite weights.
 With several processes (a `distributed.World` from torchrun) each step takes N x batch_size
 rows of the epoch's order, each process its share, and the processes decide together when to
 stop and whether the losses are finite; rank 0 alone writes. The position in the epoch is also
-kept in rows, so a run resumes with any number of processes (distributed.py says how).
+kept in rows, so a run resumes with any number of processes (distributed.py says how). With
+stratified batches (batches.py: `labelled_per_batch` labelled rows in each step of N x
+batch_size rows) the epoch's order depends on the step's size, so a run resumed in the middle
+of an epoch with another number of processes draws the rest of that epoch from a new order.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import torch
 from ..datasets.tensors import LabelledImages
 from ..errors import CheckpointError, Interrupted, NonFiniteLoss
 from . import checkpoint
+from .batches import epoch_batches, epoch_order
 from .config import TrainConfig
 from .curves import curves_figure
 from .distributed import SOLO, World
@@ -68,10 +72,20 @@ class PreparedData:
     notes: list[str] = dataclasses.field(default_factory=list)  # what the labelled rows teach (labelled.py)
 
 
-def training_step(model, elbo, optimizer, x, y, mask) -> torch.Tensor:
-    """One gradient step on the model's loss (minus eq. 6 for the CCVAE) for a batch; returns
-    the loss as a device tensor."""
-    loss = elbo.differentiable_loss(model.model, model.guide, x, y, mask)
+def batch_orders(train: LabelledImages, config: TrainConfig, generator: torch.Generator):
+    """Endless epochs of batches (`batches.epoch_batches`), for code that trains outside `Trainer`."""
+    while True:
+        yield epoch_batches(train, config.batch_size, config.labelled_per_batch, generator)
+
+
+def training_step(model, elbo, optimizer, x, y, mask, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """One gradient step on the model's loss (minus eq. 6 for the CCVAE) for a batch, each row's
+    term times `weights` if given (stratified batches, batches.py); returns the loss as a
+    device tensor."""
+    if weights is None:
+        loss = elbo.differentiable_loss(model.model, model.guide, x, y, mask)
+    else:
+        loss = elbo.weighted_loss(model.model, model.guide, weights, x, y, mask)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -211,21 +225,23 @@ class Trainer:
         Between steps, `stop()` returning a signal number saves and raises Interrupted."""
         train, size = self.data.train, self.config.batch_size * self.world.size
         self.epoch_start = time.perf_counter()
-        order = torch.randperm(len(train), generator=self.order).to(self.device)
+        order, weights = epoch_order(train, size, self.config.labelled_per_batch, self.order)
+        order = order.to(self.device)
+        weights = None if weights is None else weights.to(self.device)
         if on_epoch_start is not None:
-            steps_left = math.ceil((len(train) - self.rows_done) / size)
+            steps_left = math.ceil((len(order) - self.rows_done) / size)
             on_epoch_start(self.position.epoch + 1, self.position.batch, self.position.batch + steps_left)
         self.model.train()
         with pyro.validation_enabled(False):
-            while self.rows_done < len(train):
+            while self.rows_done < len(order):
                 self.stop_if_asked(stop)
-                rows = order[self.rows_done : self.rows_done + size]
-                x, y, mask = train.batch(self.world.share(rows))
-                loss = self.step(x, y, mask)
-                self.rows_done += len(rows)
+                step_rows = slice(self.rows_done, self.rows_done + size)
+                x, y, mask = train.batch(self.world.share(order[step_rows]))
+                loss = self.step(x, y, mask, None if weights is None else self.world.share(weights[step_rows]))
+                self.rows_done += len(order[step_rows])
                 if on_step is not None:
                     on_step(loss / x.shape[0])
-                if self.checkpoint_due() and self.rows_done < len(train):
+                if self.checkpoint_due() and self.rows_done < len(order):
                     self.save()
         self.end_epoch(on_epoch)
 
@@ -236,9 +252,9 @@ class Trainer:
             self.save()
             raise Interrupted(signum, dataclasses.replace(self.position), self.run_dir)
 
-    def step(self, x, y, mask) -> torch.Tensor:
+    def step(self, x, y, mask, weights=None) -> torch.Tensor:
         """One training step, counted, its loss kept on the device for the NaN check."""
-        loss = training_step(self.model, self.elbo, self.optimizer, x, y, mask)
+        loss = training_step(self.model, self.elbo, self.optimizer, x, y, mask, weights)
         self.epoch_loss += loss
         self.unchecked.append(loss)
         self.position.batch += 1

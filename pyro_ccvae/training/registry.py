@@ -64,6 +64,7 @@ def _ccvae_elbo(model: nn.Module, config: TrainConfig) -> CCVAE_ELBO:
         model.label_groups, config.num_classifier_samples, config.unsup_bound,
         beta=1.0 if config.beta is None else config.beta,
         contrastive_weight=config.contrastive_weight, contrastive_temperature=config.contrastive_temperature,
+        control_variate=config.control_variate,
     )  # fmt: skip
 
 
