@@ -31,8 +31,9 @@ from .zero_noise_fit import zeros
 
 REPO = Path(__file__).resolve().parents[1]
 CPU = torch.device("cpu")
-# 101 images, 81 training rows: with batch 8 on 2 processes, 5 steps of 16 rows and one of 1
-# row, for which process 1 has none.
+# 101 images, 81 training rows, 16 of them labelled (f = 0.2): with batch 8 on 2 processes, each
+# step of 16 rows takes 8 labelled ones (labelled_per_batch, weighted: training/batches.py) and 8
+# of the 65 unlabelled ones, so 9 steps per epoch, the last of 9 rows.
 TRAIN = dict(epochs=2, batch_size=8, num_classifier_samples=4, unsup_bound="enumerate", checkpoint_every=4)
 FIT_ARGS = ["--epochs", "2", "--batch-size", "8", "--classifier-samples", "4", "--unsup-bound", "enumerate",
             "--checkpoint-every", "4", "--z-s-dim", "4", "--device", "cpu"]  # fmt: skip
@@ -96,7 +97,7 @@ def test_two_processes_at_batch_b_train_the_model_of_one_at_batch_2b(data_file, 
         TrainConfig(dataset=str(data_file), **{**TRAIN, "batch_size": 16}), ModelOptions(z_s_dim=4), one, CPU
     )
     two_state, one_state = load_checkpoint(two), load_checkpoint(one)
-    assert (two_state["world_size"], one_state["world_size"], two_state["step"]) == (2, 1, 12)
+    assert (two_state["world_size"], one_state["world_size"], two_state["step"]) == (2, 1, 18)
     assert len(two_state["rng"]["ranks"]) == 2 and "ranks" not in one_state["rng"]
     trained, start = load_model(two).state_dict(), initial_parameters(data_file)
     for name, value in model.state_dict().items():

@@ -241,7 +241,8 @@ def test_progress_in_a_terminal_is_a_bar_with_the_epoch_total_and_time_left(file
     os.close(parent)
     text = shown.decode(errors="replace")
     assert process.wait() == 0
-    assert "epoch 1:" in text and "/6 [" in text and "<" in text  # 96 training images in batches of 16, an ETA
+    # 96 training images, 19 labelled, in steps of 16: 8 labelled and 8 of the 77 unlabelled (labelled_per_batch), an ETA
+    assert "epoch 1:" in text and "/10 [" in text and "<" in text
 
 
 @pytest.mark.parametrize("delay", [0.3, 2.0])

@@ -207,10 +207,12 @@ def comparison_figure(result: dict, measures: dict, path: str | Path | None = No
     columns = min(3, max(len(shown), 1))
     rows = max(1, -(-len(shown) // columns))
     figure = Figure(figsize=(4.2 * columns, 3.2 * rows))
+    colours = {name: f"C{i}" for i, name in enumerate(result["summary"])}  # a model keeps its colour in every panel
     for index, key in enumerate(shown):
         ax = figure.add_subplot(rows, columns, index + 1)
         for name, by_sup in result["summary"].items():
-            for measure, style in ((key, {"marker": "o"}), (floors.get(key), {"linestyle": "--", "color": "grey"})):
+            line = {"marker": "o", "color": colours[name]}
+            for measure, style in ((key, line), (floors.get(key), {"linestyle": "--", "color": "grey"})):
                 values = points(by_sup, measure) if measure else []
                 if values:
                     label = name if measure == key else f"{name}: {measures[measure][0]}"

@@ -51,6 +51,11 @@ class TrainConfig:
             raise ValueError("epochs and batch_size must be at least 1 and lr positive")
 
 
+# How a run whose config.json predates a field was trained: it resumes and reloads as it was
+# (eq. (8) without the control variate, plain batches).
+BEFORE_RECORDED = {"control_variate": False, "labelled_per_batch": 0}
+
+
 @dataclass
 class ModelOptions:
     """What a user chooses about a model's shape; each model takes the fields that apply to it

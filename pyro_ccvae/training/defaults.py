@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
+import numpy as np
 
 from ..datasets import resolve_dataset
 from .config import TrainConfig
@@ -46,9 +47,10 @@ def stored_name(path: str | Path) -> str:
     """The `name` attribute of a data file ("" if it has none or cannot be read)."""
     try:
         with h5py.File(path, "r") as f:
-            return str(f.attrs.get("name", ""))
+            name = f.attrs.get("name", "")
     except OSError:
         return ""
+    return name.decode("utf-8") if isinstance(name, (bytes, np.bytes_)) else str(name)  # format 2: fixed-length bytes
 
 
 def settings_for(dataset: str, data_dir: str | Path | None, **train) -> TrainConfig:

@@ -18,7 +18,7 @@ from ..errors import CheckpointError, NonFiniteLoss, RunMismatch
 from ..rng import seeded
 from . import checkpoint, registry
 from .build import new_model, prepare_data
-from .config import ModelOptions, TrainConfig
+from .config import BEFORE_RECORDED, ModelOptions, TrainConfig
 from .distributed import SOLO, World
 from .loop import fit
 
@@ -221,7 +221,7 @@ def _configs(saved: dict, run_dir: Path) -> tuple[registry.ModelSpec, Any, Train
     """The model spec, model config and training settings of a loaded config.json."""
     try:
         spec = registry.spec_of(saved_model_name(saved))
-        return spec, spec.config_class(**saved["model"]), TrainConfig(**saved["train"])
+        return spec, spec.config_class(**saved["model"]), TrainConfig(**{**BEFORE_RECORDED, **saved["train"]})
     except (KeyError, TypeError, ValueError) as e:
         path = Path(run_dir) / checkpoint.CONFIG_FILE
         raise CheckpointError(f"{path} has settings this pyro-ccvae cannot use ({e})") from e
