@@ -48,7 +48,7 @@ def stored_name(path: str | Path) -> str:
     try:
         with h5py.File(path, "r") as f:
             name = f.attrs.get("name", "")
-    except OSError:
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError):  # unreadable: reading the data says why
         return ""
     return name.decode("utf-8") if isinstance(name, (bytes, np.bytes_)) else str(name)  # format 2: fixed-length bytes
 
