@@ -179,7 +179,7 @@ def test_compare_runs_the_grid_and_writes_tables_json_figure_and_commands(data, 
 def test_a_stopped_comparison_continues_where_it_stopped(data, tmp_path):
     """Finished cells are read back, an interrupted one resumes from its checkpoint, a missing
     evaluation is measured again; a cell with other settings is an error unless forced."""
-    config = TrainConfig(dataset=str(data), epochs=2, batch_size=32, num_classifier_samples=4)
+    config = TrainConfig(dataset=str(data), epochs=2, batch_size=32)
     out = tmp_path / "cmp"
 
     def grid(**kwargs):

@@ -34,7 +34,8 @@ CPU = torch.device("cpu")
 # 101 images, 81 training rows, 16 of them labelled (f = 0.2): with batch 8 on 2 processes, each
 # step of 16 rows takes 8 labelled ones (labelled_per_batch, weighted: training/batches.py) and 8
 # of the 65 unlabelled ones, so 9 steps per epoch, the last of 9 rows.
-TRAIN = dict(epochs=2, batch_size=8, num_classifier_samples=4, unsup_bound="enumerate", checkpoint_every=4)
+TRAIN = dict(epochs=2, batch_size=8, num_classifier_samples=4, unsup_bound="enumerate", checkpoint_every=4,
+             control_variate=False)  # as tests/zero_noise_fit.py (see there)
 FIT_ARGS = ["--epochs", "2", "--batch-size", "8", "--classifier-samples", "4", "--unsup-bound", "enumerate",
             "--checkpoint-every", "4", "--z-s-dim", "4", "--device", "cpu"]  # fmt: skip
 # A run long enough to be stopped in the middle: 11 steps of 8 rows per epoch.

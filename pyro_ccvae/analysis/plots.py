@@ -191,6 +191,9 @@ def frankenstein_figure(result: dict, path: str | Path | None = None) -> Figure:
         ax.set_title(f"{mode}: rare {summary['rare_success']:.2f}, common {summary['common_success']:.2f}", fontsize=9)
         ax.set_xlabel("combination the oracle read", fontsize=8)
     axes[0].set_ylabel("combination asked for", fontsize=8)
+    return _save(figure, path)
+
+
 def comparison_figure(result: dict, measures: dict, path: str | Path | None = None, floors: dict | None = None) -> Figure:
     """Each measure of a comparison (compare.py) against the labelled fraction f, one line per
     model with error bars of one standard deviation over seeds; measures no cell has are left out.
