@@ -8,14 +8,19 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def test_the_tour_runs_and_writes_every_figure(tmp_path):
-    path = NOTEBOOKS / "tour.ipynb"
-    before = sorted(p.name for p in NOTEBOOKS.iterdir())
+def executed(path: Path, folder: Path):
+    """The notebook at `path` run from top to bottom in `folder`; fails on any cell's error."""
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(notebook, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
     client.execute()
     errors = [o for cell in notebook.cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+    return notebook
+
+
+def test_the_tour_runs_and_writes_every_figure(tmp_path):
+    before = sorted(p.name for p in NOTEBOOKS.iterdir())
+    notebook = executed(NOTEBOOKS / "tour.ipynb", tmp_path)
     written = {p.name for p in (tmp_path / "tour").iterdir()}
     assert written >= {"intervene.png", "traverse.png", "traverse_2d.png", "swap.png", "diversity_Blond_Hair.png",
                        "intervention_matrix.png"}
@@ -25,15 +30,9 @@ def test_the_tour_runs_and_writes_every_figure(tmp_path):
     assert sorted(p.name for p in NOTEBOOKS.iterdir()) == before
 
 
-
 def test_the_latent_analysis_runs_and_shows_each_analysis(tmp_path):
-    path = NOTEBOOKS / "latent_analysis.ipynb"
     before = sorted(p.name for p in NOTEBOOKS.iterdir())
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()
-    errors = [o for cell in notebook.cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors
+    notebook = executed(NOTEBOOKS / "latent_analysis.ipynb", tmp_path)
     written = {p.name for p in (tmp_path / "latent_analysis").iterdir()}
     assert written >= {"probe.png", "correlations.png", "traverse_dimension.png", "traverse_direction.png",
                        "direction_effects.png", "frankenstein.png", "interpolate.png"}
