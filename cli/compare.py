@@ -98,8 +98,7 @@ def compare_command(dataset, data_dir, labels, sups, seeds, epochs, batch_size, 
             progress.note(note + ")")
 
         result = compare(config, out, names(models), sups, seeds, resolve_device(device), data_dir, oracle_dir,
-                         names(classical), samples, force, inception_weights, on_cell, progress.step,
-                         progress.epoch)  # fmt: skip
+                         names(classical), samples, force, inception_weights, on_cell, progress.hooks())  # fmt: skip
     Path(out, COMMANDS_FILE).write_text(_commands(result, config, data_dir, oracle_dir, inception_weights, samples))
     if as_json:
         click.echo(json.dumps(result))

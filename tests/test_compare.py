@@ -204,7 +204,10 @@ def test_a_stopped_comparison_continues_where_it_stopped(data, tmp_path):
     assert [h["epoch"] for h in history] == [1, 2]
 
     config = dataclasses.replace(config, epochs=3)  # more epochs: trained on from the checkpoints
-    assert grid() == {"ccvae-sup0.5-seed0": ["resuming", "evaluating"], "mvae-sup0.5-seed0": ["resuming", "evaluating"]}
+    starts = []  # the fit loop's hooks reach every cell trained or resumed (the progress display's steps)
+    hooks = {"on_epoch_start": lambda epoch, done, total: starts.append((epoch, done, total))}
+    assert grid(train_hooks=hooks) == {"ccvae-sup0.5-seed0": ["resuming", "evaluating"], "mvae-sup0.5-seed0": ["resuming", "evaluating"]}
+    assert [(epoch, done) for epoch, done, _ in starts] == [(3, 0), (3, 0)] and all(total > 0 for *_, total in starts)
     assert torch.load(out / "ccvae-sup0.5-seed0" / "checkpoint.pt", weights_only=True)["epoch"] == 3
 
     config = dataclasses.replace(config, lr=5e-4)

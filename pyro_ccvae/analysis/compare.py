@@ -103,8 +103,7 @@ def compare(
     force: bool = False,
     inception_weights: str | Path | None = None,
     on_cell: Callable[[int, int, Cell, str], None] | None = None,
-    on_step: Callable[[torch.Tensor], None] | None = None,
-    on_epoch: Callable[[dict], None] | None = None,
+    train_hooks: dict[str, Callable] | None = None,
 ) -> dict:
     """Trains and evaluates every cell (model, f, seed) of `models` x `sups` x `seeds` (default:
     config's f and seed) with `config`'s other settings (each model's objective with its
@@ -116,7 +115,8 @@ def compare(
     (RunExists unless `force`), are checked before anything is trained. `on_cell(number, total,
     cell, stage)` reports each cell's "finished" (read back), "training", "resuming" and
     "evaluating" (and the classical classifiers as the cell ("classical", f, seed));
-    `on_step` and `on_epoch` are passed to the fit loop."""
+    `train_hooks` (on_step, on_epoch, on_epoch_start, on_rollback) go to the fit loop of each
+    cell trained or resumed."""
     models = list(dict.fromkeys(spec_of(name).name for name in models))
     if not models:
         raise UnknownModel(f"name at least one model: {', '.join(MODELS)}", setting="models")
@@ -152,7 +152,7 @@ def compare(
                 on_cell(number, total, cell, stage)
 
         last = _evaluation(run_dir, cell, configs[cell], evaluation_settings, cell in taken, report, device, data_dir,
-                           oracle_dir, inception_weights, samples, on_step, on_epoch)  # fmt: skip
+                           oracle_dir, inception_weights, samples, train_hooks or {})  # fmt: skip
         rows.append({"model": cell.model, "sup": cell.sup, "seed": cell.seed, **_row(last), "run": str(run_dir)})
 
     dataset_path = resolve_dataset(config.dataset, data_dir)
@@ -212,7 +212,7 @@ def _fits(run_dir: Path, cell: Cell, config: TrainConfig) -> bool:
 
 
 def _evaluation(run_dir, cell, config, evaluation_settings, replace, report, device, data_dir, oracle_dir,
-                inception_weights, samples, on_step, on_epoch) -> dict:  # fmt: skip
+                inception_weights, samples, train_hooks) -> dict:  # fmt: skip
     """The cell's evaluation: read back when done with the same evaluation settings, else
     (after training or resuming its run as needed) measured and written to evaluation.json."""
     path = run_dir / EVALUATION_FILE
@@ -224,11 +224,11 @@ def _evaluation(run_dir, cell, config, evaluation_settings, replace, report, dev
     state = None if replace else _trained_epochs(run_dir)
     if state is None:
         report("training")
-        train_new_run(config, ModelOptions(), run_dir, device, data_dir, on_step, on_epoch, replace=True,
-                      model_name=cell.model)  # fmt: skip
+        train_new_run(config, ModelOptions(), run_dir, device, data_dir, replace=True, model_name=cell.model,
+                      **train_hooks)  # fmt: skip
     elif state < config.epochs:
         report("resuming")
-        resume_run(run_dir, device, data_dir, on_step, on_epoch, epochs=config.epochs)
+        resume_run(run_dir, device, data_dir, epochs=config.epochs, **train_hooks)
     report("evaluating")
     evaluation = evaluate_run(run_dir, device, oracle_dir=oracle_dir, samples=samples, seed=cell.seed,
                               inception_weights=inception_weights)  # fmt: skip
