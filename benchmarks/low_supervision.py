@@ -102,8 +102,34 @@ def gradient_sources(model, elbo, x, y, mask, weights=None) -> dict:
     return sources, stats
 
 
+def threshold_probe_accuracy(z: torch.Tensor, y: torch.Tensor) -> float:
+    """Accuracy (mean over labels) of the best threshold on each z_c^i, chosen on the first half
+    of the rows and scored on the second: what z_c still tells of y, whatever the classifier."""
+    half = z.shape[0] // 2
+    scores = []
+    for i in range(z.shape[1]):
+        fit_z, fit_y, test_z, test_y = z[:half, i], y[:half, i] > 0.5, z[half:, i], y[half:, i] > 0.5
+        ordered = fit_z.sort().values
+        cuts = torch.cat([ordered[:1] - 1, (ordered[1:] + ordered[:-1]) / 2, ordered[-1:] + 1])  # midpoints
+        above = fit_z[None, :] >= cuts[:, None]  # [cuts, rows]
+        agree = (above == fit_y[None]).float().mean(1)
+        best = int(torch.maximum(agree, 1 - agree).argmax())
+        sign = bool(agree[best] >= 0.5)
+        scores.append(float(((test_z >= cuts[best]) == (test_y if sign else ~test_y)).float().mean()))
+    return float(np.mean(scores))
+
+
+def labelled_accuracy(model, train, max_images: int = 1000) -> float | None:
+    """Accuracy of q(y | z_c) on the labelled training rows (their observed labels)."""
+    rows = train.mask.any(1).nonzero().squeeze(1)[:max_images]
+    if len(rows) == 0:
+        return None
+    x, y, mask = train.batch(rows.cpu())
+    return float((model.predict(x) == y)[mask].float().mean())
+
+
 @torch.no_grad()
-def latent_state(model, valid, max_images: int = 1000) -> dict:
+def latent_state(model, valid, train, max_images: int = 1000) -> dict:
     binary = model.label_groups[0]
     x, y, mask = valid.batch(torch.arange(min(len(valid), max_images)))
     loc, scale = model.encoder(x)
@@ -119,6 +145,8 @@ def latent_state(model, valid, max_images: int = 1000) -> dict:
         separation.append(abs(z1.mean().item() - z0.mean().item()) / pooled)
     return {
         "valid_accuracy": float(accuracy.mean()),
+        "labelled_train_accuracy": labelled_accuracy(model, train, max_images),
+        "zc_threshold_probe_accuracy": threshold_probe_accuracy(z, y),
         "prior_loc": binary.characteristics.loc[..., 0].tolist(),  # [L, 2]: y = 0, y = 1
         "prior_scale": F.softplus(binary.characteristics.raw_scale[..., 0]).tolist(),
         "classifier_weight": binary.classifier.weight[:, 0].tolist(),
@@ -203,7 +231,7 @@ def run(args, sup: float) -> list[dict]:
                         model.eval()
                         record = {"sup": sup, "step": step, "loss_per_image": float(loss) / x.shape[0],
                                   "seconds": time.perf_counter() - started,
-                                  **latent_state(model, data.valid), **summarise(window)}  # fmt: skip
+                                  **latent_state(model, data.valid, data.train), **summarise(window)}  # fmt: skip
                         window = []
                         records.append(record)
                         print(json.dumps(record), flush=True)

@@ -41,3 +41,21 @@ def test_benchmark_script_runs(script, tmp_path):
     if script == "data_parallel.py":
         figures = json.loads(result.stdout)
         assert figures["several_processes"]["processes"] == 2 and figures["several_over_one"] > 0
+
+
+def test_the_threshold_probe_scores_what_z_c_tells_of_y():
+    """The low-supervision records' probe: a perfectly separating z_c^i (either sign) scores 1, a
+    z_c independent of y about 0.5 (checked against the held-out half only)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from low_supervision import threshold_probe_accuracy
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    y = (torch.rand(2000, 2, generator=generator) < 0.3).float()
+    separating = torch.stack([y[:, 0] * 3 + torch.rand(2000, generator=generator), -y[:, 1]], dim=1)
+    assert threshold_probe_accuracy(separating, y) == 1.0
+    noise = torch.randn(2000, 2, generator=generator)
+    assert abs(threshold_probe_accuracy(noise, y) - 0.7) < 0.04  # the majority rate of 1 - 0.3: nothing learned
