@@ -214,3 +214,17 @@ def test_a_stopped_comparison_continues_where_it_stopped(data, tmp_path):
     with pytest.raises(RunExists, match="other settings in ccvae-sup0.5-seed0, mvae-sup0.5-seed0"):
         grid()
     assert grid(force=True) == {"ccvae-sup0.5-seed0": ["training", "evaluating"], "mvae-sup0.5-seed0": ["training", "evaluating"]}
+
+
+def test_a_comparison_given_a_relative_data_path_continues(data, tmp_path, monkeypatch):
+    """A run records its data file's absolute path; the same command run again from the same
+    folder (a relative --dataset) must read its cells back, not call them other settings."""
+    shutil.copy(data, tmp_path / "faces.h5")
+    monkeypatch.chdir(tmp_path)
+    args = ["compare", "--dataset", "faces.h5", "--models", "mvae", "--epochs", "1", "--batch-size", "32",
+            "--samples", "10", "--out", "cmp", "--device", "cpu"]  # fmt: skip
+    first = run(*args)
+    assert first.exit_code == 0, first.output
+    again = run(*args)
+    assert again.exit_code == 0, again.output
+    assert "mvae f=0.2 seed 0: finished" in again.output

@@ -35,7 +35,7 @@ from ..training import checkpoint
 from ..training.build import prepare_data
 from ..training.config import ModelOptions, TrainConfig
 from ..training.registry import MODELS, spec_of
-from ..training.runs import resume_run, train_new_run
+from ..training.runs import as_recorded, resume_run, train_new_run
 from .classical import METHODS, classical_scores
 from .evaluate import evaluate_run, finite
 
@@ -132,7 +132,8 @@ def compare(
             raise InvalidRequest(f"each labelled fraction must be in (0, 1], got {f:g}", setting="sup_fraction")
     out_dir, device = Path(out_dir), torch.device(device)
     cells = [Cell(m, f, s) for f in sups for s in seeds for m in models]
-    configs = {cell: dataclasses.replace(config, sup_fraction=cell.sup, seed=cell.seed) for cell in cells}
+    recorded = as_recorded(config, data_dir)  # as each cell's config.json will hold it
+    configs = {cell: dataclasses.replace(recorded, sup_fraction=cell.sup, seed=cell.seed) for cell in cells}
     taken = [cell for cell in cells if not _fits(out_dir / cell.folder, cell, configs[cell])]
     if taken and not force:
         raise RunExists(

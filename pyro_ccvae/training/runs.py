@@ -118,6 +118,14 @@ def run_images(run_dir, model, split: str, indices, dataset: str | os.PathLike |
     return select_images(load_run_data(run_dir, model, dataset), split, indices, next(model.parameters()).device)
 
 
+def as_recorded(config: TrainConfig, data_dir: str | Path | None = None) -> TrainConfig:
+    """`config` as a run records it: a data set given as a file is recorded by its absolute
+    path (where it is, not where `fit` ran); a data set's name stays a name."""
+    if config.dataset in BUILT_IN + tuple(PREPARED):
+        return config
+    return dataclasses.replace(config, dataset=str(resolve_dataset(config.dataset, data_dir).resolve()))
+
+
 def train_new_run(
     config: TrainConfig,
     options: ModelOptions,
@@ -151,8 +159,7 @@ def train_new_run(
         with world.agreement():  # every process reads and checks the data and builds the model
             checkpoint.check_free(run_dir, replace)
             dataset_path = resolve_dataset(config.dataset, data_dir).resolve()
-            if config.dataset not in BUILT_IN + tuple(PREPARED):  # a file: recorded where it is, not where fit ran
-                config = dataclasses.replace(config, dataset=str(dataset_path))
+            config = as_recorded(config, data_dir)
             dataset = read_dataset(dataset_path)
             data = prepare_data(dataset, config, device)
             dataset_info = {"name": config.dataset, "path": str(dataset_path), "fingerprint": fingerprint(dataset)}
