@@ -46,8 +46,10 @@ def elbo_rows(model, x, y, mask, bound, z_c, z_s, k=K, seed=4, y_unobserved=None
     return value, surrogate
 
 
-def direct_rows(model, x, y, mask, bound, z_c, z_s, k=K, seed=4, y_unobserved=None, detach_weight=True):
-    """Eq. (4) for observed labels and eq. (5) for latent ones, written out with torch."""
+def direct_rows(model, x, y, mask, bound, z_c, z_s, k=K, seed=4, y_unobserved=None, detach_weight=True, beta=1.0):
+    """Eq. (4) for observed labels and eq. (5) for latent ones, written out with torch; `beta`
+    (poster 002's variant) multiplies every prior term: log p(z_s) - log q(z_s|x), log p(z_c^i|y_i)
+    or the latent label's term, and - log q(z_c|x)."""
     obs = mask.float()
     loc, scale = model.encoder(x)
     loc_c, loc_s = model.split_z(loc)
@@ -68,7 +70,6 @@ def direct_rows(model, x, y, mask, bound, z_c, z_s, k=K, seed=4, y_unobserved=No
         p = model.label_groups[0].probs
         return values * p.log() + (1 - values) * (1 - p).log()
 
-    observed_terms = obs * (log_p_zc(y) - log_q_y(z_c, y))
     if bound == "sample":
         latent = log_p_zc(y_unobserved) + log_p_y(y_unobserved) - log_q_y(z_c, y_unobserved)
     else:
@@ -80,7 +81,8 @@ def direct_rows(model, x, y, mask, bound, z_c, z_s, k=K, seed=4, y_unobserved=No
             latent = sum(lq.exp() * (joint - lq) for joint, lq in per_value)
         else:
             latent = torch.logaddexp(per_value[0][0], per_value[1][0])
-    bracket = log_px + log_pzs - log_qz + (observed_terms + (1 - obs) * latent).sum(-1)
+    priors = log_pzs - log_qz + (obs * log_p_zc(y) + (1 - obs) * latent).sum(-1)
+    bracket = log_px + beta * priors - (obs * log_q_y(z_c, y)).sum(-1)
 
     torch.manual_seed(seed)
     draws = dist.Normal(loc_c, scale_c).rsample((k,))
