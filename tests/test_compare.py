@@ -217,14 +217,22 @@ def test_a_stopped_comparison_continues_where_it_stopped(data, tmp_path):
 
 
 def test_a_comparison_given_a_relative_data_path_continues(data, tmp_path, monkeypatch):
-    """A run records its data file's absolute path; the same command run again from the same
-    folder (a relative --dataset) must read its cells back, not call them other settings."""
+    """A run records its data file's absolute path; the same command run again (relative
+    --dataset and --oracle), from the same folder or another, reads its cells back: it neither
+    calls them other settings nor evaluates them again."""
     shutil.copy(data, tmp_path / "faces.h5")
     monkeypatch.chdir(tmp_path)
+    save_oracle(fit_oracle(read_dataset(data), epochs=1), tmp_path / "oracle")
     args = ["compare", "--dataset", "faces.h5", "--models", "mvae", "--epochs", "1", "--batch-size", "32",
-            "--samples", "10", "--out", "cmp", "--device", "cpu"]  # fmt: skip
+            "--samples", "10", "--out", "cmp", "--oracle", "oracle", "--device", "cpu"]  # fmt: skip
     first = run(*args)
     assert first.exit_code == 0, first.output
     again = run(*args)
     assert again.exit_code == 0, again.output
     assert "mvae f=0.2 seed 0: finished" in again.output
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # the same files by other relative paths: still finished
+    moved = [{"faces.h5": "../faces.h5", "cmp": "../cmp", "oracle": "../oracle"}.get(a, a) for a in args]
+    from_elsewhere = run(*moved)
+    assert from_elsewhere.exit_code == 0, from_elsewhere.output
+    assert "mvae f=0.2 seed 0: finished" in from_elsewhere.output

@@ -194,7 +194,8 @@ def compare(
 
 
 def _text(path) -> str | None:
-    return None if path is None else str(path)
+    """A path as cells record it (absolute: the same folder given from elsewhere is the same)."""
+    return None if path is None else str(Path(path).resolve())
 
 
 def _fits(run_dir: Path, cell: Cell, config: TrainConfig) -> bool:
