@@ -58,6 +58,10 @@ def _print_table(result: dict) -> None:
         click.echo(f"{name:<{width}}  MAE {_number(r['mae'])}, R^2 {_number(r['r2'])}")
     click.echo(f"({result['test_images']} test images, {result['model']})")
     click.echo(f"reconstruction error (mean |x - x_hat|): {result['reconstruction_error']:.4f}")
+    offset = result["prior_offset"]
+    if offset is None or offset["per_label"]:
+        click.echo("distance of p(z_c|y) from the encoded classes, in class spreads (docs/generation.md): "
+                   + (_value(result, "prior_offset") if offset is None else _number(offset["mean"])))
     if "swap_score" in result:
         click.echo(f"swap score (Table 2, lower is better): {_value(result, 'swap_score')}")
         click.echo(f"conditional generation accuracy (Table 5): {_value(result, 'conditional_generation_accuracy')}")

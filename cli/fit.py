@@ -68,6 +68,9 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "data_dir", "devices")
 @click.option("--contrastive-temperature", type=click.FloatRange(min=0, min_open=True),
               default=TRAIN_DEFAULTS.contrastive_temperature, show_default=True,
               help="ccvae: tau, temperature of the contrastive term.")
+@click.option("--prior-lr-factor", type=click.FloatRange(min=0, min_open=True), default=TRAIN_DEFAULTS.prior_lr_factor,
+              show_default=True, help="ccvae, diva: learning rate of p(z_c|y)'s parameters as a multiple of --lr; "
+              "above 1 the prior keeps up with the encoder in short runs, for conditional generation (docs/generation.md).")
 @seed_option("Seed for the labelled subset, initial weights and draws.", default=TRAIN_DEFAULTS.seed)
 @device_option
 @output_options("Run folder for config.json, checkpoint.pt and metrics.jsonl [default: runs/DATASET-supF-seedS; "
@@ -92,8 +95,8 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "data_dir", "devices")
 @click.pass_context
 def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr, labelled_per_batch, z_c_block, z_s_dim,
         likelihood, likelihood_scale, continuous_prior_scale, unsup_bound, num_classifier_samples, alpha, beta,
-        contrastive_weight, contrastive_temperature, seed, device, out, force, source, checkpoint_every, on_nan, resume,
-        devices):
+        contrastive_weight, contrastive_temperature, prior_lr_factor, seed, device, out, force, source, checkpoint_every,
+        on_nan, resume, devices):
     """Train a CCVAE (or, with --model, a baseline) on a data set with a fraction of its labels,
     or resume a run. Every model shares the data, training loop, checkpoints and NaN guard.
 
@@ -134,7 +137,7 @@ def fit(ctx, model_name, dataset, data_dir, labels, sup, epochs, batch_size, lr,
                         lr=lr, labelled_per_batch=labelled_per_batch, seed=seed, unsup_bound=unsup_bound,
                         num_classifier_samples=num_classifier_samples, alpha=alpha, beta=beta,
                         contrastive_weight=contrastive_weight, contrastive_temperature=contrastive_temperature,
-                        checkpoint_every=checkpoint_every, on_nan=on_nan,
+                        prior_lr_factor=prior_lr_factor, checkpoint_every=checkpoint_every, on_nan=on_nan,
                     )  # fmt: skip
                     options = ModelOptions(z_c_block, z_s_dim, likelihood, likelihood_scale, continuous_prior_scale)
                     train_new_run(config, options, run_dir, world.device, data_dir, replace=force, model_name=model_name,

@@ -19,6 +19,7 @@ from pyro_ccvae.analysis.metrics import (
     log_prob_of,
     measure_conditional_generation,
     measure_intervention_matrix,
+    measure_prior_offset,
     measure_reconstruction_error,
     measure_swap_score,
     reconstruction_error,
@@ -29,7 +30,7 @@ from pyro_ccvae.analysis.metrics import (
 from pyro_ccvae.core.model import CCVAE, CCVAEConfig
 from pyro_ccvae.core.networks import DiagonalConditionalPrior
 from pyro_ccvae.datasets.synthfaces import LABEL_NAMES, generate_synthfaces
-from pyro_ccvae.datasets.tensors import LabelledImages
+from pyro_ccvae.datasets.tensors import LabelledImages, unit_pixels
 
 L = 3
 
@@ -244,3 +245,29 @@ def test_ground_truth_metrics_on_tiny_synthfaces():
     assert older["visible_from"] == "synthfaces drawing (older file)" and older["mean_visible"] == tracking["mean_visible"]
     other = ground_truth_metrics(model, dataclasses.replace(data, extra_attrs=attrs, name="faces"))["characteristic_tracking"]
     assert other["visible_from"] == "not recorded: all classes" and other["mean_visible"] == pytest.approx(other["mean"])
+
+
+@torch.no_grad()
+def test_prior_offset_is_the_distance_of_the_prior_from_each_encoded_class_in_its_spread(tiny_model):
+    """With p(z_c^i | y_i = v) placed at the mean encoding of class v the offset is 0; moved by
+    3 class spreads for y_i = 1 only, each label's offset (the mean over its two classes) is 1.5."""
+    g = torch.Generator().manual_seed(5)
+    images = torch.randint(0, 256, (64, 3, 8, 8), generator=g, dtype=torch.uint8)
+    y = torch.bernoulli(torch.full((64, 3), 0.5), generator=g)
+    split = LabelledImages(images, y, torch.ones_like(y, dtype=torch.bool))
+    loc, scale = tiny_model.encoder(unit_pixels(images))
+    z_c, q_scale = tiny_model.split_z(loc)[0], tiny_model.split_z(scale)[0]  # [64, 3, 2]
+    prior_loc = tiny_model.label_groups[0].characteristics.loc  # [3 labels, 2 values, 2]
+    spreads = torch.zeros(3, 2)
+    for i in range(3):
+        for v in (0, 1):
+            rows = y[:, i] == v
+            prior_loc[i, v] = z_c[rows, i].mean(0)
+            spreads[i, v] = (z_c[rows, i].var(0) + q_scale[rows, i].square().mean(0)).mean().sqrt()
+    at_classes = measure_prior_offset(tiny_model, split, batch_size=16, min_images=1)
+    assert at_classes["mean"] == pytest.approx(0, abs=1e-5)
+    direction = torch.tensor([0.6, 0.8])  # a unit vector in each 2-dim block
+    prior_loc[:, 1] += 3 * spreads[:, 1:] * direction
+    moved = measure_prior_offset(tiny_model, split, batch_size=16, min_images=1)
+    assert moved["per_label"] == pytest.approx({"a": 1.5, "b": 1.5, "c": 1.5}, rel=1e-4)
+    assert moved["mean"] == pytest.approx(1.5, rel=1e-4)

@@ -33,7 +33,7 @@ from ..datasets.tensors import split_tensors
 from ..errors import InvalidRequest, RunExists, UnknownModel
 from ..training import checkpoint
 from ..training.build import prepare_data
-from ..training.config import ModelOptions, TrainConfig
+from ..training.config import BEFORE_RECORDED, ModelOptions, TrainConfig
 from ..training.registry import MODELS, spec_of
 from ..training.runs import as_recorded, resume_run, train_new_run
 from .classical import METHODS, classical_scores
@@ -72,7 +72,7 @@ NEEDS = {
 }
 JSON_FILE, MARKDOWN_FILE, FIGURE_FILE, EVALUATION_FILE = "comparison.json", "comparison.md", "comparison.png", "evaluation.json"
 SAME_RUN = ("dataset", "labels", "sup_fraction", "epochs", "batch_size", "lr", "seed", "unsup_bound",
-            "num_classifier_samples", "alpha", "beta", "control_variate", "labelled_per_batch")  # fmt: skip
+            "num_classifier_samples", "alpha", "beta", "control_variate", "labelled_per_batch", "prior_lr_factor")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ def _fits(run_dir: Path, cell: Cell, config: TrainConfig) -> bool:
         saved = checkpoint.load_config(run_dir)
     except Exception:  # an unreadable config.json: not a run this comparison can continue
         return False
-    train = saved.get("train", {})
+    train = {**BEFORE_RECORDED, **saved.get("train", {})}  # with the fields its config.json predates
     expected = dataclasses.asdict(config)
     same = all(train.get(k) == expected[k] for k in SAME_RUN if k != "epochs")
     fewer_epochs = isinstance(train.get("epochs"), int) and train["epochs"] <= config.epochs  # resumed to more

@@ -24,6 +24,7 @@ from .metrics import (
     ground_truth_metrics,
     measure_conditional_generation,
     measure_intervention_matrix,
+    measure_prior_offset,
     measure_reconstruction_error,
     measure_swap_score,
 )
@@ -61,7 +62,8 @@ def evaluate_run(
     RUN/intervention_matrix.png), and "oracle_frechet_distance" (Fréchet distance between
     generated and test images in the oracle's features); with `inception_weights` (a local
     Inception-v3 weights file) "fid" (Table 4); both from `samples` generations and as many test
-    images (fid.py); on data with ground-truth factors "ground_truth". `seed` fixes the swap
+    images (fid.py); on data with ground-truth factors "ground_truth"; "prior_offset" (how far
+    p_psi(z_c | y) sits from the encoded classes, `measure_prior_offset`). `seed` fixes the swap
     pairs and the generated labels. "not_supported" maps each measure the model cannot take
     (set to None) to the reason."""
     config = load_config(run_dir)
@@ -120,6 +122,8 @@ def evaluate_run(
             result["intervention_condition_number"] = condition_number(matrix)
             result["intervention_figure"] = str(figure or Path(run_dir) / "intervention_matrix.png")
             intervention_matrix_figure(matrix, names, result["intervention_condition_number"], result["intervention_figure"])
+    if supported("prior_offset", "diversity"):
+        result["prior_offset"] = measure_prior_offset(model, test)
     if data.factors is not None and supported("ground_truth", "ground_truth"):
         result["ground_truth"] = ground_truth_metrics(model, data)
     return finite(result)

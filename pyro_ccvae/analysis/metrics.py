@@ -193,6 +193,34 @@ def encode_split(model, split: LabelledImages, batch_size: int = 256) -> tuple[t
 
 
 @torch.no_grad()
+def measure_prior_offset(model, split: LabelledImages, batch_size: int = 256, min_images: int = 10) -> dict:
+    """How far p_psi(z_c^i | y_i = v) sits from where the encoder puts the images of class v
+    (docs/generation.md): |mean of the prior - mean of the encoder means| / the class's spread
+    (the sd of the encoder means combined with q(z_c^i | x)'s mean scale), for each discrete label
+    averaged over its classes with at least `min_images` images: {"mean", "per_label"}. About 0
+    where generation draws z_c where images of the class are encoded; above 1, elsewhere."""
+    locs, scales, labels = [], [], []
+    for x, y, _ in split.batches(batch_size):
+        loc, scale = model.encoder(x)
+        locs.append(model.split_z(loc)[0]), scales.append(model.split_z(scale)[0]), labels.append(y)
+    z_c, q_scale, y = torch.cat(locs), torch.cat(scales), torch.cat(labels)  # [N, L, d], [N, L, d], [N, L]
+    prior_means = model.conditional_prior(y).mean  # [N, L, d], each row's own labels
+    per_label = {}
+    for i, label in enumerate(model.config.labels):
+        if not label.discrete:
+            continue
+        offsets = []
+        for value in y[:, i].unique():
+            rows = y[:, i] == value
+            if rows.sum() < min_images:
+                continue
+            spread = (z_c[rows, i].var(0) + q_scale[rows, i].square().mean(0)).mean().sqrt()
+            offsets.append(((prior_means[rows, i][0] - z_c[rows, i].mean(0)).norm() / spread).item())
+        per_label[label.name] = mean(offsets)
+    return {"mean": mean(per_label.values()), "per_label": per_label}
+
+
+@torch.no_grad()
 def measure_reconstruction_error(model, split: LabelledImages, batch_size: int = 256) -> float:
     """Mean absolute pixel error of the reconstructions `model.reconstruct(x)`."""
     total, count = 0.0, 0

@@ -96,6 +96,10 @@ class CCVAE(nn.Module):
         groups = self.label_groups
         return LabelBlocks([g.conditional_prior(g.labels_of(y)) for g in groups], [g.index for g in groups])
 
+    def conditional_prior_parameters(self) -> list[nn.Parameter]:
+        """psi, the parameters of p_psi(z_c | y) (training.loop may give them their own learning rate)."""
+        return [p for group in self.label_groups for p in group.conditional_prior_parameters()]
+
     def predict_labels(self, z_c: torch.Tensor) -> torch.Tensor:
         """The most probable labels under q_phi(y | z_c) (means for continuous ones), [..., L]."""
         return self.join([group.predict(group.blocks_of(z_c)) for group in self.label_groups], -1)

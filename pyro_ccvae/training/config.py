@@ -30,6 +30,9 @@ class TrainConfig:
     beta: float | None = None  # CCVAE, DIVA: weight of the prior (KL) terms; None: the objective's default (1)
     contrastive_weight: float = 0.0  # CCVAE: lambda of the supervised contrastive term on z_c (poster 000); 0: none
     contrastive_temperature: float = 0.1  # CCVAE: its temperature tau
+    # CCVAE, DIVA: Adam's learning rate for p_psi(z_c | y)'s parameters, as a multiple of lr. Adam moves
+    # a parameter by about lr per step, so in short runs the prior lags the encoder (docs/generation.md).
+    prior_lr_factor: float = 1.0
     checkpoint_every: int = 500  # steps between checkpoints; 0 = only at the end of each epoch
     on_nan: str = "stop"  # on a NaN loss: "stop", or "rollback" to the last checkpoint with a lower lr
     defaults: str = ""  # which data-set defaults filled the unset fields (training/defaults.py), for the record
@@ -47,13 +50,15 @@ class TrainConfig:
             raise ValueError(f"checkpoint_every must be 0 or more steps, got {self.checkpoint_every}")
         if self.contrastive_weight < 0 or not self.contrastive_temperature > 0:
             raise ValueError("contrastive_weight must be non-negative and contrastive_temperature positive")
+        if not self.prior_lr_factor > 0:
+            raise ValueError(f"prior_lr_factor must be positive, got {self.prior_lr_factor}")
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
             raise ValueError("epochs and batch_size must be at least 1 and lr positive")
 
 
 # How a run whose config.json predates a field was trained: it resumes and reloads as it was
-# (eq. (8) without the control variate, plain batches).
-BEFORE_RECORDED = {"control_variate": False, "labelled_per_batch": 0}
+# (eq. (8) without the control variate, plain batches, one learning rate).
+BEFORE_RECORDED = {"control_variate": False, "labelled_per_batch": 0, "prior_lr_factor": 1.0}
 
 
 @dataclass

@@ -113,6 +113,18 @@ def stop_signals(signums=(signal.SIGINT, signal.SIGTERM)):
             signal.signal(signum, handler)
 
 
+def parameter_groups(model, config: TrainConfig) -> list[dict]:
+    """Adam's parameter groups: every parameter at config.lr, except p_psi(z_c | y)'s at
+    config.prior_lr_factor times it (one group when the factor is 1)."""
+    if config.prior_lr_factor == 1:
+        return [{"params": list(model.parameters())}]
+    prior = {id(p) for p in model.conditional_prior_parameters()}
+    return [
+        {"params": [p for p in model.parameters() if id(p) not in prior]},
+        {"params": [p for p in model.parameters() if id(p) in prior], "lr": config.lr * config.prior_lr_factor},
+    ]
+
+
 class Trainer:
     """One run's training state, written to and restored from its checkpoint."""
 
@@ -120,7 +132,7 @@ class Trainer:
         self.model, self.elbo, self.data, self.config, self.run_dir = model, elbo, data, config, Path(run_dir)
         self.world = world
         self.device = data.train.labels.device
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        self.optimizer = torch.optim.Adam(parameter_groups(model, config), lr=config.lr)
         self.order = torch.Generator().manual_seed(config.seed)  # draws each epoch's batch order
         self.epoch_order = self.order.get_state()  # `order` as the epoch in progress began
         self.position = Position()

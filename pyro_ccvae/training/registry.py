@@ -51,11 +51,11 @@ def _weighted(elbo_class, *names):
 
 MODEL_SPECIFIC = (
     "z_c_block", "continuous_prior_scale", "unsup_bound", "num_classifier_samples", "alpha", "beta",
-    "contrastive_weight", "contrastive_temperature",
+    "contrastive_weight", "contrastive_temperature", "prior_lr_factor",
 )  # fmt: skip
 CCVAE_OPTIONS = frozenset({
     "z_c_block", "continuous_prior_scale", "unsup_bound", "num_classifier_samples", "beta",
-    "contrastive_weight", "contrastive_temperature",
+    "contrastive_weight", "contrastive_temperature", "prior_lr_factor",
 })  # fmt: skip
 
 
@@ -81,7 +81,7 @@ MODELS = {
             lambda o, n: {"z_dim": o.z_s_dim}, _weighted(M2_ELBO, "alpha"),
         ),
         ModelSpec(
-            "diva", "DIVA", DIVA, DIVAConfig, frozenset({"z_c_block", "alpha", "beta"}),
+            "diva", "DIVA", DIVA, DIVAConfig, frozenset({"z_c_block", "alpha", "beta", "prior_lr_factor"}),
             _blocks, _weighted(DIVA_ELBO, "alpha", "beta"),
         ),
         ModelSpec(

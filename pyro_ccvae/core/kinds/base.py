@@ -174,6 +174,10 @@ class LabelGroup(nn.Module):
         """p_psi(z_c^i | y_i) for y [..., L_g]: batch shape [..., L_g], event shape [d]."""
         raise NotImplementedError
 
+    def conditional_prior_parameters(self) -> list[nn.Parameter]:
+        """psi: the parameters of p_psi(z_c^i | y_i) (by default those of `self.characteristics`)."""
+        return list(self.characteristics.parameters())
+
     def predict(self, z_c: torch.Tensor) -> torch.Tensor:
         """The most probable label under q_phi(y_i | z_c^i) (the mean for a continuous one), [..., L_g]."""
         raise NotImplementedError

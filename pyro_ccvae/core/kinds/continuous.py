@@ -130,6 +130,9 @@ class ContinuousGroup(LabelGroup):
         self.slope = nn.Parameter(torch.full((1, block_dim), 2.0))  # like the binary prior's -2 / +2
         self.offset = nn.Parameter(torch.zeros(1, block_dim))
 
+    def conditional_prior_parameters(self) -> list[nn.Parameter]:
+        return [self.slope, self.offset]
+
     def standardise(self, y: torch.Tensor) -> torch.Tensor:
         return (y - self.mean) / self.std
 
