@@ -101,8 +101,9 @@ def test_two_processes_at_batch_b_train_the_model_of_one_at_batch_2b(data_file, 
     assert (two_state["world_size"], one_state["world_size"], two_state["step"]) == (2, 1, 18)
     assert len(two_state["rng"]["ranks"]) == 2 and "ranks" not in one_state["rng"]
     trained, start = load_model(two).state_dict(), initial_parameters(data_file)
-    for name, value in model.state_dict().items():
-        torch.testing.assert_close(trained[name], value, rtol=1e-4, atol=1e-5, msg=name)
+    for name, value in model.state_dict().items():  # the sums run in another order: rounding differs
+        # (on one CPU, one weight of 262,144 differed by 1.9e-5 after 18 steps)
+        torch.testing.assert_close(trained[name], value, rtol=1e-4, atol=5e-5, msg=name)
     moved = max((value - start[name]).abs().max() for name, value in model.state_dict().items() if value.is_floating_point())
     assert moved > 0.01  # training moved the parameters far more than the tolerance
     for (_, a), (_, b) in zip(sorted(two_state["optimizer"]["state"].items()), sorted(one_state["optimizer"]["state"].items())):
