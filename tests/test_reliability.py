@@ -259,7 +259,7 @@ def test_ctrl_c_while_starting_is_one_line(files, tmp_path, delay):
     json.dumps(stderr)  # the output is text
 
 
-def test_ctrl_c_once_the_command_is_done_keeps_its_exit_status(tmp_path):
+def test_ctrl_c_once_the_command_is_done_keeps_its_exit_status():
     # Python's teardown (about a second with torch loaded) gives SIGINT its default action back;
     # a Ctrl-C then used to kill the finished command (exit -2, nothing said)
     process = subprocess.Popen(command_line("--help"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
